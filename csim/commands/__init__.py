@@ -1,0 +1,1 @@
+"""Subcommands of the ``csim`` command line, one module each."""
