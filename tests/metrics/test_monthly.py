@@ -9,45 +9,9 @@ import pytest
 from csim.metrics import MONTHLY_COLUMNS, MRRBridgeError, check_mrr_bridge, monthly
 from csim.records import MONTH_DAYS
 
-from .builders import mrr_event, records
+from .builders import mrr_event, records, stacked, tiny_book
 
 MD = MONTH_DAYS
-
-
-def tiny_book():
-    """Four accounts, four months (cents). Month-end MRR:
-
-    account 1: opening 10000 | 10000, 15000 (expansion d40), 0 (churn d70), 12000 (reactivation d95)
-    account 2: new d10 5000  |  5000,  3000 (contraction d45), 3000, 3000
-    account 3: opening 20000 | 20000, 20000, 0 (churn exactly on the month-2 edge), 0
-    account 4: start d5, churn d20 (inside month 0) | 0, 8000 (pays again d50: reactivation), 8000, 8000
-    """
-    events = [
-        mrr_event(1, 0.0, 0, 10000, "opening"),
-        mrr_event(1, 40.0, 10000, 15000),
-        mrr_event(1, 70.0, 15000, 0),
-        mrr_event(1, 95.0, 0, 12000, "reactivation"),
-        mrr_event(2, 10.0, 0, 5000),
-        {"account": 2, "time": 20.0, "kind": "first_value", "mrr_before": 0, "mrr_after": 0},  # not an MRR event
-        mrr_event(2, 45.0, 5000, 3000),
-        mrr_event(3, 0.0, 0, 20000, "opening"),
-        mrr_event(3, 2 * MD, 20000, 0),
-        mrr_event(4, 5.0, 0, 4000),
-        mrr_event(4, 20.0, 4000, 0, "churn_involuntary"),
-        mrr_event(4, 50.0, 0, 8000, "reactivation"),
-    ]
-    leads = [
-        {"lead": 0, "arrived": 2.0, "closed": 10.0, "outcome": "won", "account": 2, "cost": 300.0},
-        {"lead": 1, "arrived": 1.0, "closed": 5.0, "outcome": "won", "account": 4, "cost": 50.0, "channel": "referral"},
-        {"lead": 2, "arrived": 35.0, "closed": 36.0, "outcome": "not_converted", "cost": 100.0},
-    ]
-    touches = [
-        {"account": 1, "requested": 3.0, "started": 5.0, "finished": 6.0, "csm_hours": 2.0, "outcome": "done"},
-        {"account": 2, "requested": 31.0, "started": 40.0, "finished": 65.0, "csm_hours": 3.5, "outcome": "done"},
-        {"account": 3, "requested": 50.0, "outcome": "expired"},
-    ]
-    meta = {"cs_headcount": 1, "cs_hours_per_week": 7.0}  # one CSM-hour a day: MD hours a month
-    return records(events, leads=leads, touches=touches, months=4, meta=meta)
 
 
 EXPECTED = {
@@ -94,13 +58,7 @@ def test_every_column_matches_hand_computation():
 
 
 def test_replications_are_separate_rows():
-    book = tiny_book()
-    events = {col: np.concatenate([v, v]) for col, v in book.events.items()}
-    events["replication"][len(book.events["time"]):] = 7
-    two = records(months=4)
-    two = type(two)(events=events, accounts=two.accounts, leads=two.leads, touches=two.touches,
-                    horizon_days=book.horizon_days, segments=book.segments, meta=book.meta)
-    frame = monthly(two)
+    frame = monthly(stacked(tiny_book(), [0, 7]))
     assert frame["replication"].tolist() == [0] * 4 + [7] * 4
     assert frame["mrr"].tolist() == EXPECTED["mrr"] * 2
 

@@ -1,0 +1,221 @@
+"""Headline metrics per replication and across replications (mean and t-interval).
+
+A metric that cannot be computed in a replication is NaN there, never a crash or an infinity;
+``summary(...)["nan_reasons"][name]`` says why (e.g. LTV with no logo churn observed is
+unbounded, so it is reported as NaN with that reason). Intervals use only finite values.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from csim.metrics.cs import csm_hours_available
+from csim.metrics.intervals import t_interval
+from csim.metrics.monthly import monthly as monthly_table
+from csim.metrics.retention import T12_LAG, annualise, replications_of
+from csim.records import CHANNELS, Records
+
+__all__ = ["summary", "summary_frame", "METRICS"]
+
+DAYS_PER_YEAR = 365.25
+REFERRAL = CHANNELS.index("referral")
+
+#: name -> (unit, form, definition). ``form`` names the NRR/GRR variant ("" for other metrics).
+METRICS: Mapping[str, tuple[str, str, str]] = {
+    "ending_mrr": ("currency/month", "", "MRR at the end of the last month"),
+    "ending_arr": ("currency/year", "", "12 x ending MRR"),
+    "ending_customers": ("accounts", "", "accounts with MRR > 0 at the end of the last month"),
+    "nrr_t12_end": ("fraction", "trailing-12-month cohort",
+                    "MRR now of customers paying 12 months before the last month end / their MRR then"),
+    "grr_t12_end": ("fraction", "trailing-12-month cohort", "as nrr_t12_end with each customer capped at its MRR then"),
+    "nrr_period_mean": ("fraction/month", "monthly period (mean over months)",
+                        "mean over months of MRR now / MRR at the previous month end, customers paying then"),
+    "grr_period_mean": ("fraction/month", "monthly period (mean over months)",
+                        "as nrr_period_mean with each customer capped at its previous MRR"),
+    "logo_churn_monthly": ("fraction/month", "", "customers lost / customers at month start, pooled over months"),
+    "logo_churn_annual": ("fraction/year", "", "1 - (1 - monthly logo churn)^12"),
+    "new_customers": ("accounts", "", "accounts acquired during the run (accounts table, start >= day 0)"),
+    "acquisition_spend": ("currency", "", "sum of lead costs (marketing + sales) arriving in the run"),
+    "cac": ("currency/account", "", "acquisition spend / new customers"),
+    "arpa": ("currency/account/month", "", "sum of month-end MRR / sum of month-end paying customers"),
+    "ltv": ("currency/account", "", "ARPA x gross margin / monthly logo churn (Skok)"),
+    "ltv_revenue": ("currency/account", "", "ARPA / monthly logo churn (no margin)"),
+    "ltv_cac": ("ratio", "", "LTV / CAC (rule of thumb: > 3)"),
+    "cac_payback_months": ("months", "", "CAC / (ARPA x gross margin) (rule of thumb: <= 12)"),
+    "quick_ratio": ("ratio", "", "(new + expansion MRR) / (churn + contraction MRR) over the run; reactivation left out"),
+    "referral_share": ("fraction", "", "new customers from the referral channel / new customers"),
+    "expansion_share": ("fraction", "", "expansion MRR / (new + expansion MRR) over the run"),
+    "cs_cost": ("currency", "", "cs_headcount x csm_cost_per_year x run length in years"),
+    "cs_utilisation": ("fraction", "", "CSM hours of touches finished in the run / CSM hours available"),
+    "mean_touch_wait_days": ("days", "", "mean of started - requested over touches that started"),
+}
+
+
+class _Collector:
+    """Per-replication metric arrays plus the reasons behind their NaNs."""
+
+    def __init__(self, n: int):
+        self.n = n
+        self.values: dict[str, np.ndarray] = {}
+        self.reasons: dict[str, list[str]] = {}
+
+    def put(self, name: str, values, *nan_reasons: tuple[np.ndarray | bool, str]) -> np.ndarray:
+        """Store ``values``; each (condition, reason) pair makes rows NaN where the condition holds."""
+        out = np.broadcast_to(np.asarray(values, dtype=np.float64), (self.n,)).copy()
+        for condition, reason in nan_reasons:
+            condition = np.broadcast_to(np.asarray(condition, dtype=bool), (self.n,))
+            if condition.any():
+                self.reasons.setdefault(name, []).append(reason)
+            out[condition] = np.nan
+        out[~np.isfinite(out)] = np.nan
+        self.values[name] = out
+        return out
+
+
+def _ratio(numerator, denominator) -> np.ndarray:
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return numerator / denominator
+
+
+def _meta_number(meta: Mapping, key: str) -> float:
+    value = meta.get(key)
+    return float("nan") if value is None else float(value)
+
+
+def _per_replication(records: Records, frame: pd.DataFrame, reps: np.ndarray) -> _Collector:
+    n_months = records.horizon_months
+    c = _Collector(reps.size)
+    g = frame.groupby("replication")
+    total = g[["new", "expansion", "churn", "contraction", "mrr", "customers", "logos_churned",
+               "customers_start", "acquisition_spend"]].sum().reindex(reps, fill_value=0)
+    last = frame[frame["month"] == n_months - 1].set_index("replication").reindex(reps)
+    no_months = n_months < 1
+    c.put("ending_mrr", last["mrr"], (no_months, "run has no whole month"))
+    c.put("ending_arr", last["arr"], (no_months, "run has no whole month"))
+    c.put("ending_customers", last["customers"], (no_months, "run has no whole month"))
+    t12_reasons = ((n_months <= T12_LAG, f"run shorter than {T12_LAG + 1} months"),
+                   (last["nrr_t12"].isna().to_numpy() & (n_months > T12_LAG), f"no paying customers {T12_LAG} months before the last month end"))
+    c.put("nrr_t12_end", last["nrr_t12"], *t12_reasons)
+    c.put("grr_t12_end", last["grr_t12"], *t12_reasons)
+    period = g[["nrr_period", "grr_period"]].mean().reindex(reps)
+    no_base = period["nrr_period"].isna().to_numpy()
+    c.put("nrr_period_mean", period["nrr_period"], (no_base, "no month with paying customers at its start"))
+    c.put("grr_period_mean", period["grr_period"], (no_base, "no month with paying customers at its start"))
+
+    at_risk = total["customers_start"].to_numpy()
+    churn_m = c.put("logo_churn_monthly", _ratio(total["logos_churned"], at_risk),
+                    (at_risk == 0, "no paying customers at any month start"))
+    c.put("logo_churn_annual", annualise(churn_m), (np.isnan(churn_m), "monthly logo churn undefined"))
+
+    acc = records.accounts
+    rep_index = np.searchsorted(reps, acc["replication"])
+    acquired = (acc["start"] >= 0) & (acc["start"] < records.horizon_days)
+    new_customers = c.put("new_customers", np.bincount(rep_index[acquired], minlength=reps.size))
+    referral = np.bincount(rep_index[acquired & (acc["channel"] == REFERRAL)], minlength=reps.size)
+    spend = c.put("acquisition_spend", total["acquisition_spend"])
+    no_new = (new_customers == 0, "no accounts acquired in the run")
+    cac = c.put("cac", _ratio(spend, new_customers), no_new)
+    c.put("referral_share", _ratio(referral, new_customers), no_new)
+
+    customer_months = total["customers"].to_numpy()
+    arpa = c.put("arpa", _ratio(total["mrr"], customer_months), (customer_months == 0, "no paying customer-months"))
+    margin = _meta_number(records.meta, "gross_margin")
+    no_margin = (np.isnan(margin), "meta gross_margin missing")
+    no_churn = (churn_m == 0, "no logo churn observed: lifetime unbounded")
+    churn_nan = (np.isnan(churn_m), "monthly logo churn undefined")
+    ltv = c.put("ltv", _ratio(arpa * margin, churn_m), no_churn, churn_nan, no_margin)
+    c.put("ltv_revenue", _ratio(arpa, churn_m), no_churn, churn_nan)
+    c.put("ltv_cac", _ratio(ltv, cac), (np.isnan(ltv), "LTV undefined"), (np.isnan(cac), "CAC undefined"),
+          (cac == 0, "CAC is zero"))
+    c.put("cac_payback_months", _ratio(cac, arpa * margin), (np.isnan(cac), "CAC undefined"),
+          (np.isnan(arpa), "ARPA undefined"), no_margin)
+
+    gains = (total["new"] + total["expansion"]).to_numpy()
+    losses = (total["churn"] + total["contraction"]).to_numpy()
+    c.put("quick_ratio", _ratio(gains, losses), (losses == 0, "no churn or contraction MRR: ratio unbounded"))
+    c.put("expansion_share", _ratio(total["expansion"], gains), (gains == 0, "no new or expansion MRR"))
+
+    years = records.horizon_days / DAYS_PER_YEAR
+    team_cost = _meta_number(records.meta, "cs_headcount") * _meta_number(records.meta, "csm_cost_per_year") * years
+    c.put("cs_cost", team_cost, (np.isnan(team_cost), "meta cs_headcount or csm_cost_per_year missing"))
+
+    t = records.touches
+    t_index = np.searchsorted(reps, t["replication"])
+    finished = np.isfinite(t["finished"]) & (t["finished"] < records.horizon_days)
+    hours = np.bincount(t_index[finished], weights=t["csm_hours"][finished], minlength=reps.size)
+    available = csm_hours_available(records.meta, records.horizon_days)
+    no_capacity = (not available > 0, "no CSM capacity (cs_headcount or cs_hours_per_week missing or zero)")
+    c.put("cs_utilisation", _ratio(hours, available), no_capacity)
+    started = np.isfinite(t["started"]) & (t["started"] < records.horizon_days)
+    waits = np.bincount(t_index[started], weights=(t["started"] - t["requested"])[started], minlength=reps.size)
+    n_started = np.bincount(t_index[started], minlength=reps.size)
+    c.put("mean_touch_wait_days", _ratio(waits, n_started), (n_started == 0, "no touch started"))
+    return c
+
+
+def summary(records: Records, frame: pd.DataFrame | None = None, confidence: float = 0.95) -> dict:
+    """Headline metrics of a run: per replication and across replications.
+
+    Parameters
+    ----------
+    records:
+        The run's records (``meta`` supplies gross margin, CS team size and cost).
+    frame:
+        The :func:`csim.metrics.monthly` table of these records, if already computed.
+    confidence:
+        Level of the two-sided t-interval across replications (default 0.95).
+
+    Returns
+    -------
+    A JSON-ready dict::
+
+        {"scenario_name": str | None, "replications": [int, ...], "months": int,
+         "confidence": float,
+         "metrics": {name: {"mean", "ci_low", "ci_high", "n", "unit", "form", "definition",
+                            "per_replication": [float, ...]}},
+         "nan_reasons": {name: [str, ...]}}
+
+    Metric names, units and definitions are in :data:`METRICS`; ``form`` names the NRR/GRR
+    variant. ``n`` counts the replications where the metric is finite; with ``n < 2`` the
+    interval is NaN.
+    """
+    frame = monthly_table(records) if frame is None else frame
+    reps = replications_of(records)
+    collected = _per_replication(records, frame, reps)
+    metrics = {}
+    for name, (unit, form, definition) in METRICS.items():
+        values = collected.values[name]
+        interval = t_interval(values, confidence)
+        metrics[name] = {
+            "mean": interval.mean,
+            "ci_low": interval.low,
+            "ci_high": interval.high,
+            "n": interval.n,
+            "unit": unit,
+            "form": form,
+            "definition": definition,
+            "per_replication": [float(v) for v in values],
+        }
+    return {
+        "scenario_name": records.meta.get("scenario_name"),
+        "replications": [int(r) for r in reps],
+        "months": records.horizon_months,
+        "confidence": confidence,
+        "metrics": metrics,
+        "nan_reasons": collected.reasons,
+    }
+
+
+def summary_frame(result: dict) -> pd.DataFrame:
+    """The ``metrics`` part of a :func:`summary` result as a table, one row per metric."""
+    rows = [{"metric": name, **{k: v for k, v in m.items() if k != "per_replication"}}
+            for name, m in result["metrics"].items()]
+    columns = ["metric", "mean", "ci_low", "ci_high", "n", "unit", "form", "definition"]
+    table = pd.DataFrame(rows, columns=columns)
+    table["nan_reason"] = ["; ".join(result["nan_reasons"].get(name, [])) for name in table["metric"]]
+    return table

@@ -1,0 +1,119 @@
+"""Headline summary: hand-computed values, intervals against scipy, degenerate runs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from csim.metrics import METRICS, monthly, summary, summary_frame, t_interval, t_interval_by
+from csim.records import MONTH_DAYS
+
+from .builders import mrr_event, records, stacked, tiny_book
+
+
+def values(result):
+    return {name: m["mean"] for name, m in result["metrics"].items()}
+
+
+def test_summary_of_tiny_book_by_hand():
+    result = summary(tiny_book())
+    got = values(result)
+    arpa = 1150 / 12  # sum of month-end MRR / sum of month-end customers
+    churn = 2 / 11  # logos lost / customers at month starts (2 + 3 + 4 + 2)
+    expected = {
+        "ending_mrr": 230.0,
+        "ending_arr": 2760.0,
+        "ending_customers": 3.0,
+        "nrr_period_mean": np.mean([1.0, 380 / 350, 110 / 460, 1.0]),
+        "grr_period_mean": np.mean([1.0, 330 / 350, 110 / 460, 1.0]),
+        "logo_churn_monthly": churn,
+        "logo_churn_annual": 1 - (1 - churn) ** 12,
+        "new_customers": 2.0,
+        "acquisition_spend": 450.0,
+        "cac": 225.0,
+        "arpa": arpa,
+        "ltv": arpa * 0.8 / churn,
+        "ltv_revenue": arpa / churn,
+        "ltv_cac": arpa * 0.8 / churn / 225.0,
+        "cac_payback_months": 225.0 / (arpa * 0.8),
+        "quick_ratio": (50 + 50) / (350 + 20),
+        "referral_share": 0.5,
+        "expansion_share": 0.5,
+        "cs_cost": 120000.0 * 4 / 12,
+        "cs_utilisation": 5.5 / (4 * MONTH_DAYS),
+        "mean_touch_wait_days": 5.5,
+    }
+    for name, value in expected.items():
+        assert got[name] == pytest.approx(value, rel=1e-12), name
+    assert math.isnan(got["nrr_t12_end"]) and math.isnan(got["grr_t12_end"])
+    assert result["nan_reasons"]["nrr_t12_end"] == ["run shorter than 13 months"]
+    assert set(got) == set(METRICS)
+    assert result["scenario_name"] == "tiny" and result["replications"] == [0] and result["months"] == 4
+    # One replication: a mean but no interval.
+    m = result["metrics"]["ending_mrr"]
+    assert m["n"] == 1 and math.isnan(m["ci_low"]) and math.isnan(m["ci_high"])
+    json.dumps(result)  # JSON-ready (NaN allowed as in Python's json)
+
+
+def test_named_forms_and_frame():
+    result = summary(tiny_book())
+    assert result["metrics"]["nrr_t12_end"]["form"] == "trailing-12-month cohort"
+    assert result["metrics"]["nrr_period_mean"]["form"].startswith("monthly period")
+    table = summary_frame(result)
+    assert table["metric"].tolist() == list(METRICS)
+    assert table.set_index("metric").loc["nrr_t12_end", "nan_reason"] == "run shorter than 13 months"
+
+
+def test_interval_across_replications_matches_scipy():
+    mrr = [100_00, 200_00, 600_00]
+    book = records([mrr_event(1, 0.0, 0, v, "opening", replication=r) for r, v in enumerate(mrr)], months=2)
+    m = summary(book)["metrics"]["ending_mrr"]
+    x = np.array(mrr) / 100
+    low, high = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+    assert (m["mean"], m["n"]) == (300.0, 3)
+    assert m["ci_low"] == pytest.approx(low) and m["ci_high"] == pytest.approx(high)
+    assert m["per_replication"] == [100.0, 200.0, 600.0]
+
+
+def test_t_interval_known_numbers():
+    x = [2.0, 4.0, 4.0, 5.0, 10.0, np.nan, np.inf]  # non-finite values are dropped
+    got = t_interval(x, 0.9)
+    finite = np.array(x[:5])
+    low, high = stats.t.interval(0.9, 4, loc=finite.mean(), scale=stats.sem(finite))
+    assert got.n == 5 and got.mean == 5.0
+    assert got.low == pytest.approx(low) and got.high == pytest.approx(high)
+    assert t_interval([]).n == 0 and math.isnan(t_interval([]).mean)
+    one = t_interval([3.0])
+    assert one.mean == 3.0 and math.isnan(one.low) and one.n == 1
+    same = t_interval([1.0, 1.0])
+    assert same.low == same.high == 1.0
+
+
+def test_t_interval_by_matches_scalar_version():
+    frame = monthly(stacked(tiny_book(), [0, 1, 2]))
+    frame.loc[frame["replication"] == 1, "mrr"] += 30.0
+    by = t_interval_by(frame, "month", "mrr")
+    for month, row in by.iterrows():
+        ref = t_interval(frame.loc[frame["month"] == month, "mrr"])
+        assert row["mean"] == pytest.approx(ref.mean) and row["low"] == pytest.approx(ref.low)
+        assert row["n"] == ref.n
+
+
+def test_degenerate_runs_do_not_crash():
+    empty = summary(records(months=3))
+    assert empty["replications"] == []
+    assert all(m["n"] == 0 and math.isnan(m["mean"]) for m in empty["metrics"].values())
+    # One customer, no churn, no leads, no meta: the ratios that would divide by zero are NaN with a reason.
+    quiet = summary(records([mrr_event(1, 0.0, 0, 100, "opening")], months=2))
+    got = values(quiet)
+    assert got["ending_mrr"] == 1.0 and got["logo_churn_monthly"] == 0.0
+    for name in ("ltv", "ltv_revenue", "ltv_cac", "cac", "quick_ratio", "cs_cost", "cs_utilisation",
+                 "mean_touch_wait_days", "referral_share", "expansion_share", "cac_payback_months"):
+        assert math.isnan(got[name]), name
+        assert quiet["nan_reasons"][name], name
+    assert "no logo churn observed: lifetime unbounded" in quiet["nan_reasons"]["ltv"]
+    assert "meta gross_margin missing" in quiet["nan_reasons"]["ltv"]
