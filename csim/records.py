@@ -55,8 +55,8 @@ STAGES: tuple[str, ...] = ("onboarding", "growth", "renewal", "churned")
 #: Acquisition channel of an account or lead.
 CHANNELS: tuple[str, ...] = ("initial", "marketing", "referral")
 
-#: Why a lead ended without becoming an account (-1 = won).
-LEAD_OUTCOMES: tuple[str, ...] = ("won", "not_converted", "word_of_mouth")
+#: How a lead ended: won, lost in sales, lost to bad word of mouth, or still open at the horizon.
+LEAD_OUTCOMES: tuple[str, ...] = ("won", "not_converted", "word_of_mouth", "open")
 
 #: What became of a touch request.
 TOUCH_OUTCOMES: tuple[str, ...] = ("done", "expired", "cancelled")

@@ -1,0 +1,1 @@
+"""The SimPy lifecycle engine. Imports neither pandas nor matplotlib."""

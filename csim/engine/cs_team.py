@@ -1,0 +1,62 @@
+"""The customer-success team: CSMs as a SimPy priority resource that touches queue for.
+
+A touch of ``h`` CSM hours occupies one CSM for ``h · 7 / hours_per_week`` calendar days: a CSM
+works the touch through the hours of the week they have for touches. With exponential touch
+durations and Poisson requests the team is an M/M/c queue (tested against Erlang C).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import simpy
+
+from csim.engine import streams as S
+from csim.engine.policy import CANCELLED, DONE, EXPIRED
+
+if TYPE_CHECKING:  # pragma: no cover
+    from csim.engine.account import Account
+    from csim.engine.world import World
+    from csim.scenario.model import Play
+
+
+class CSTeam:
+    """Queue and serve the touches of one replication."""
+
+    def __init__(self, world: "World"):
+        team = world.scenario.cs_team
+        self.world = world
+        self.env = world.env
+        self.server = simpy.PriorityResource(self.env, capacity=team.headcount) if team.headcount > 0 else None
+        self.days_per_hour = 7.0 / team.hours_per_week
+
+    def request(self, acct: "Account", i: int, play: "Play", now: float) -> None:
+        """Queue a touch; with no CSMs at all it expires at once."""
+        if self.server is None:
+            self.world.touches.add(acct.idx, i, self.world.policy.touch_code[i], now, float("nan"), float("nan"), 0.0, EXPIRED)
+            return
+        self.env.process(self._serve(acct, i, play, now))
+
+    def _serve(self, acct: "Account", i: int, play: "Play", requested: float):
+        env, w = self.env, self.world
+        code = w.policy.touch_code[i]
+        nan = float("nan")
+        with self.server.request(priority=play.priority) as req:
+            yield req
+            started = env.now
+            # Reneging is checked when a CSM becomes free: an expired request holds no CSM time.
+            if started - requested > play.deadline_days:
+                w.touches.add(acct.idx, i, code, requested, nan, nan, 0.0, EXPIRED)
+                return
+            if acct.mrr == 0:
+                w.touches.add(acct.idx, i, code, requested, nan, nan, 0.0, CANCELLED)
+                return
+            hours = play.csm_hours if play.duration == "fixed" else play.csm_hours * acct.dice.exp1(S.U_TOUCH)
+            yield env.timeout(hours * self.days_per_hour)
+        now = env.now
+        w.touches.add(acct.idx, i, code, requested, started, now, hours, DONE)
+        if acct.mrr == 0:
+            return
+        w.policy.apply(acct, i, now)
+        if not acct.awake and acct.proc is not None and acct.proc.is_alive:
+            acct.proc.interrupt("touch")

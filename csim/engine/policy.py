@@ -1,0 +1,118 @@
+"""The strategy interpreter: turns triggers into touch requests and touches into effects.
+
+Plays are data (:class:`csim.scenario.Play`); this module holds the small policy functions that
+read them. Triggers come from the account process; touches that need a CSM queue at the CS team,
+tech-touches act at once.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from typing import TYPE_CHECKING
+
+from csim.engine import streams as S
+from csim.engine.account import FV_PENDING, INF, T_PLAY
+from csim.strategy import TOUCH_KINDS, clip_health
+
+if TYPE_CHECKING:  # pragma: no cover
+    from csim.engine.account import Account
+    from csim.engine.world import World
+    from csim.scenario.model import Play
+
+DONE, EXPIRED, CANCELLED = 0, 1, 2  # csim.records.TOUCH_OUTCOMES
+
+
+class Policy:
+    """Interprets the plays of one scenario for every account of a replication."""
+
+    def __init__(self, world: "World"):
+        self.world = world
+        self.plays: tuple[Play, ...] = world.scenario.strategy.plays
+        self.touch_code = [TOUCH_KINDS.index(p.touch) for p in self.plays]
+        self.by_trigger: dict[str, list[int]] = {}
+        for i, play in enumerate(self.plays):
+            self.by_trigger.setdefault(play.trigger, []).append(i)
+
+    # ------------------------------------------------------------------ triggers
+    def on_trigger(self, acct: "Account", trigger: str, now: float, since: float) -> None:
+        """Fire every play of ``trigger`` that applies to the account's segment."""
+        for i in self.by_trigger.get(trigger, ()):
+            play = self.plays[i]
+            if self.world.play_applies(play, acct.segment):
+                self._schedule(acct, i, since + play.delay_days, now)
+
+    def start_cadences(self, acct: "Account", now: float) -> None:
+        """Schedule the next occurrence of every cadence play (from start + delay, every N days)."""
+        for i in self.by_trigger.get("cadence", ()):
+            play = self.plays[i]
+            if not self.world.play_applies(play, acct.segment):
+                continue
+            first = acct.start + play.delay_days
+            if first < now:
+                first += math.ceil((now - first) / play.every_days) * play.every_days
+            self._schedule(acct, i, first, now)
+
+    def on_health_change(self, acct: "Account", old: float, now: float) -> None:
+        """Fire health-threshold plays when health crosses their threshold (with a cooldown)."""
+        new = acct.health
+        for trigger, crossed in (("health_below", lambda thr: old >= thr > new), ("health_above", lambda thr: old <= thr < new)):
+            for i in self.by_trigger.get(trigger, ()):
+                play = self.plays[i]
+                if not crossed(play.threshold) or not self.world.play_applies(play, acct.segment):
+                    continue
+                last = acct.last_fired.get(i, -INF)
+                if now - last < play.cooldown_days:
+                    continue
+                acct.last_fired[i] = now
+                self._schedule(acct, i, now + play.delay_days, now)
+
+    def _schedule(self, acct: "Account", i: int, when: float, now: float) -> None:
+        if when <= now:
+            self.request_touch(acct, i, now)
+            return
+        acct.play_seq += 1
+        heapq.heappush(acct.play_heap, (when, acct.play_seq, i))
+        acct.times[T_PLAY] = acct.play_heap[0][0]
+
+    def run_due_play(self, acct: "Account", now: float) -> None:
+        """The account's next scheduled play is due: request its touches (and re-arm cadences)."""
+        heap = acct.play_heap
+        while heap and heap[0][0] <= now:
+            when, _, i = heapq.heappop(heap)
+            play = self.plays[i]
+            if play.trigger == "cadence":
+                acct.play_seq += 1
+                heapq.heappush(heap, (when + play.every_days, acct.play_seq, i))
+            self.request_touch(acct, i, now)
+        acct.times[T_PLAY] = heap[0][0] if heap else INF
+
+    # ------------------------------------------------------------------ touches
+    def request_touch(self, acct: "Account", i: int, now: float) -> None:
+        """A touch is wanted now: tech-touch acts at once, CSM touches queue at the CS team."""
+        play = self.plays[i]
+        w = self.world
+        if play.csm_hours <= 0.0 or play.touch == "tech_touch":
+            w.touches.add(acct.idx, i, self.touch_code[i], now, now, now, 0.0, DONE)
+            self.apply(acct, i, now)
+            return
+        w.cs_team.request(acct, i, play, now)
+
+    def apply(self, acct: "Account", i: int, now: float) -> None:
+        """The effect of a completed touch on the account (effects may be zero or negative)."""
+        e = self.plays[i].effect
+        acct.touches += 1
+        if e.first_value_prob and acct.fv_state == FV_PENDING:
+            acct.fv_prob = min(1.0, max(0.0, acct.fv_prob + e.first_value_prob))
+        if e.first_value_speedup:
+            acct.speed_up_first_value(e.first_value_speedup, now)
+        if e.target_health:
+            acct.target = clip_health(acct.target + e.target_health)
+        if e.renewal_logodds:
+            acct.add_renewal_bonus(e.renewal_logodds, now)
+        if e.save_prob and acct.intent and acct.dice.u(S.U_TOUCH) < e.save_prob:
+            acct.save(now)
+        if e.expansion_prob and acct.dice.u(S.U_TOUCH) < e.expansion_prob:
+            acct.expand(now, acct.seg.expansion_size)
+        if e.health:
+            acct.set_health(acct.health + e.health, now)

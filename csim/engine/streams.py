@@ -1,0 +1,151 @@
+"""Random streams: one root seed, independent streams per replication and per random purpose.
+
+Every stream is ``SeedSequence(seed, spawn_key=(replication, purpose, ...))`` — exactly the
+child that ``SeedSequence(seed).spawn`` would hand out at that position — so a stream depends
+only on (seed, replication, purpose), never on the order in which the run consumes the others.
+
+Common random numbers. Each account owns its *dice*: for every random purpose (its first-value
+draw, its churn budget, the k-th expansion, the k-th health move, ...) a fixed pool of numbers
+drawn up front and keyed by where the account came from (initial book, marketing lead number,
+referral number). Two strategies run on the same replication therefore give account k the same
+k-th expansion size, the same churn budget and so on, even when the strategy changes how many
+expansions it has or in which order accounts act. A pool that runs dry continues from a stream
+of its own, spawned from the same key, so the coupling survives that too.
+
+Pools are flat ``array('d')`` rows cut from chunks of 1024 accounts: one numpy call per chunk,
+8 bytes per number, and plain-float indexing in the hot path.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+import numpy as np
+
+# Per-replication purposes (second element of the spawn key).
+MARKETING_LEADS = 0
+INITIAL_BOOK = 1
+REFERRAL_LEADS = 2
+ACCOUNT_DICE = 3   # + source: (rep, ACCOUNT_DICE, source, chunk)
+SPILL = 4          # (rep, SPILL, source, index, purpose)
+
+CHUNK = 1024
+
+# Uniform pools: name -> size. Order fixes the layout of a row; append only.
+UNIFORM_POOLS: tuple[tuple[str, int], ...] = (
+    ("first_value", 1),       # reach the milestone?
+    ("churn_budget", 4),      # Exp(1) budgets of non-renewal (one per life after reactivation or save)
+    ("expansion", 16),        # Exp(1) clock budgets
+    ("contraction", 8),
+    ("payment_failure", 8),
+    ("recovery", 8),          # dunning outcome
+    ("review", 32),           # health-move clock budgets
+    ("referral", 8),
+    ("reactivation", 4),      # come back at all?
+    ("reactivation_time", 4),
+    ("request", 16),          # customer-initiated touch requests
+    ("touch", 32),            # touch durations and touch outcomes
+)
+NORMAL_POOLS: tuple[tuple[str, int], ...] = (
+    ("mrr", 1),
+    ("first_value_time", 1),
+    ("initial_health", 1),
+    ("expansion_size", 16),
+    ("review_shock", 32),
+)
+
+
+def _layout(pools: tuple[tuple[str, int], ...]) -> tuple[dict[str, int], list[int], list[int], int]:
+    index, starts, ends, pos = {}, [], [], 0
+    for i, (name, size) in enumerate(pools):
+        index[name] = i
+        starts.append(pos)
+        pos += size
+        ends.append(pos)
+    return index, starts, ends, pos
+
+
+U_INDEX, U_START, U_END, U_WIDTH = _layout(UNIFORM_POOLS)
+Z_INDEX, Z_START, Z_END, Z_WIDTH = _layout(NORMAL_POOLS)
+N_U = len(UNIFORM_POOLS)
+
+# Integer handles for the hot path (dice.u(U_REVIEW) instead of a dict look-up).
+U_FIRST_VALUE, U_CHURN, U_EXPANSION, U_CONTRACTION, U_PAYFAIL, U_RECOVERY, U_REVIEW, U_REFERRAL, \
+    U_REACTIVATION, U_REACTIVATION_TIME, U_REQUEST, U_TOUCH = range(N_U)
+Z_MRR, Z_FIRST_VALUE_TIME, Z_INITIAL_HEALTH, Z_EXPANSION_SIZE, Z_REVIEW_SHOCK = range(len(NORMAL_POOLS))
+
+
+def stream(seed: int, *key: int) -> np.random.Generator:
+    """An independent generator for ``(seed, key...)``; the same key always gives the same stream."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key)))
+
+
+class DiceSource:
+    """Hands out the dice of accounts from one source (initial book, marketing, referral)."""
+
+    def __init__(self, seed: int, replication: int, source: int):
+        self.seed, self.replication, self.source = seed, replication, source
+        self._chunks: dict[int, tuple[array, array]] = {}
+
+    def _chunk(self, c: int) -> tuple[array, array]:
+        chunk = self._chunks.get(c)
+        if chunk is None:
+            rng = stream(self.seed, self.replication, ACCOUNT_DICE, self.source, c)
+            u = array("d")
+            u.frombytes(rng.random((CHUNK, U_WIDTH)).tobytes())
+            z = array("d")
+            z.frombytes(rng.standard_normal((CHUNK, Z_WIDTH)).tobytes())
+            chunk = self._chunks[c] = (u, z)
+        return chunk
+
+    def dice(self, index: int) -> "Dice":
+        """The dice of the account with this index within the source."""
+        c, row = divmod(index, CHUNK)
+        u, z = self._chunk(c)
+        return Dice(self, index, u, z, row * U_WIDTH, row * Z_WIDTH)
+
+
+class Dice:
+    """One account's random numbers, pool by pool. ``u(p)`` is uniform on [0, 1), ``z(p)`` N(0, 1)."""
+
+    __slots__ = ("_source", "_index", "_u", "_z", "_upos", "_zpos", "_uend", "_zend", "_spill")
+
+    def __init__(self, source: DiceSource, index: int, u: array, z: array, ubase: int, zbase: int):
+        self._source, self._index, self._u, self._z = source, index, u, z
+        self._upos = [ubase + s for s in U_START]
+        self._uend = [ubase + e for e in U_END]
+        self._zpos = [zbase + s for s in Z_START]
+        self._zend = [zbase + e for e in Z_END]
+        self._spill: dict[int, list[float]] | None = None
+
+    def u(self, pool: int) -> float:
+        p = self._upos[pool]
+        if p < self._uend[pool]:
+            self._upos[pool] = p + 1
+            return self._u[p]
+        return self._overflow(pool, False)
+
+    def z(self, pool: int) -> float:
+        p = self._zpos[pool]
+        if p < self._zend[pool]:
+            self._zpos[pool] = p + 1
+            return self._z[p]
+        return self._overflow(N_U + pool, True)
+
+    def exp1(self, pool: int) -> float:
+        """A standard exponential from a uniform pool (inverse transform keeps the coupling monotone)."""
+        return -math.log(1.0 - self.u(pool))
+
+    def _overflow(self, key: int, normal: bool) -> float:
+        # A pool ran dry: continue from a stream of its own, keyed by account and purpose.
+        if self._spill is None:
+            self._spill = {}
+        values = self._spill.get(key)
+        if not values:
+            s = self._source
+            rng = stream(s.seed, s.replication, SPILL, s.source, self._index, key)
+            values = (rng.standard_normal(64) if normal else rng.random(64)).tolist()
+            values.reverse()
+            self._spill[key] = values
+        return values.pop()

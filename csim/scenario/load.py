@@ -1,0 +1,190 @@
+"""Reading scenario files: TOML, ``extends`` chains, ``--set`` overrides, one-line errors.
+
+A scenario file may say ``extends = "baseline.toml"`` (a path relative to the file); the parent
+is loaded first and the child's keys win, tables merging key by key and arrays being replaced
+whole. Overrides from the command line (``cs_team.headcount=4``) are applied last; their values
+are parsed as TOML (``4``, ``0.5``, ``true``, ``"text"``, ``[1, 2]``) and fall back to a plain string.
+Segments may be addressed by name or position: ``segments.smb.annual_churn=0.2`` or
+``segments.0.annual_churn=0.2``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Iterable
+
+from pydantic import BaseModel, ValidationError
+
+from csim.errors import InputError
+from csim.scenario.model import Scenario
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(path, None, "no such scenario file") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise InputError(path, None, f"cannot read scenario file ({exc.__class__.__name__})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(path, None, f"TOML syntax error: {exc}") from None
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge tables; arrays and scalars in ``over`` replace those in ``base``."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_scenario_dict(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The raw, merged mapping of a scenario file and its ``extends`` ancestors."""
+    path = Path(path)
+    resolved = path.resolve()
+    if resolved in _seen:
+        raise InputError(path, "extends", "circular extends chain")
+    data = _read_toml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise InputError(path, "extends", "must be a file path string")
+    parent_path = path.parent / parent
+    return _merge(read_scenario_dict(parent_path, _seen + (resolved,)), data)
+
+
+def _format_loc(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
+    """Turn a pydantic error location into a dotted key, naming segments and plays helpfully."""
+    parts: list[str] = []
+    node: Any = data
+    for item in loc:
+        if isinstance(item, int):
+            label = f"[{item}]"
+            if isinstance(node, list) and item < len(node) and isinstance(node[item], dict) and "name" in node[item]:
+                label = f"[{item}:{node[item]['name']}]"
+            parts.append(label)
+        elif isinstance(item, str) and not item.startswith(("function-", "literal[")):
+            parts.append(("." if parts else "") + item)
+        node = node[item] if isinstance(node, (dict, list)) and _has(node, item) else None
+    return "".join(parts) or "(top level)"
+
+
+def _has(node: Any, item: Any) -> bool:
+    if isinstance(node, dict):
+        return item in node
+    return isinstance(item, int) and 0 <= item < len(node)
+
+
+def validate_scenario(data: dict[str, Any], source: str | Path) -> Scenario:
+    """Validate a raw mapping into a :class:`Scenario`, or raise a one-line :class:`InputError`."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        where = _format_loc(tuple(first["loc"]), data)
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif first["type"] == "missing":
+            message = "required key is missing"
+        more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+        raise InputError(source, where, f"{message}{more}") from None
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _model_field(model: type[BaseModel] | None, key: str) -> type[BaseModel] | None | bool:
+    """The sub-model a key leads to, None for a leaf, False if the key is unknown."""
+    if model is None or key not in model.model_fields:
+        return False
+    annotation = model.model_fields[key].annotation
+    for candidate in (annotation, *getattr(annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def apply_override(data: dict[str, Any], assignment: str, source: str | Path) -> dict[str, Any]:
+    """Apply one ``dotted.path=value`` override to a raw scenario mapping (returns a new mapping)."""
+    from csim.scenario.model import Segment, Play
+
+    if "=" not in assignment:
+        raise InputError(source, f"--set {assignment}", "expected KEY=VALUE")
+    path_text, _, value_text = assignment.partition("=")
+    keys = [k for k in path_text.strip().split(".") if k]
+    if not keys:
+        raise InputError(source, f"--set {assignment}", "empty key")
+    value = _parse_value(value_text.strip())
+    result = _merge({}, data)
+    node: Any = result
+    model: type[BaseModel] | None = Scenario
+    list_models = {"segments": Segment, "plays": Play}
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        if isinstance(node, list):
+            index = _list_index(node, key)
+            if index is None:
+                raise InputError(source, f"--set {path_text}", f"no item {key!r} in this list")
+            if last:
+                node[index] = value
+            else:
+                node[index] = dict(node[index])
+                node = node[index]
+            continue
+        sub = _model_field(model, key)
+        if sub is False:
+            raise InputError(source, f"--set {path_text}", f"unknown key {key!r}")
+        if last:
+            node[key] = value
+            break
+        if key in list_models:
+            node[key] = [dict(x) for x in node.get(key, _default_list(key))]
+            node = node[key]
+            model = list_models[key]
+        else:
+            node[key] = dict(node.get(key, {}))
+            node = node[key]
+            model = sub if isinstance(sub, type) else None
+    return result
+
+
+def _default_list(key: str) -> list[dict[str, Any]]:
+    """Defaults of list fields as raw mappings, so an override can address them by name."""
+    scenario = Scenario()
+    if key == "segments":
+        return [s.model_dump(mode="json") for s in scenario.segments]
+    return [p.model_dump(mode="json") for p in scenario.strategy.plays]
+
+
+def _list_index(items: list[Any], key: str) -> int | None:
+    if key.isdigit():
+        i = int(key)
+        return i if i < len(items) else None
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == key:
+            return i
+    return None
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+    """Load, merge, override and validate a scenario file.
+
+    Raises :class:`InputError` with one line naming the file and key on any problem.
+    """
+    data = read_scenario_dict(path)
+    for assignment in overrides:
+        data = apply_override(data, assignment, path)
+    return validate_scenario(data, path)

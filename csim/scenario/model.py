@@ -1,0 +1,266 @@
+"""The scenario: a frozen, validated description of one world and one strategy.
+
+Every field carries its unit and the source of its default in ``description``; ``csim schema``
+prints the JSON Schema built from them, and ``docs/model.md`` lists the same table. Defaults are
+wide, documented assumptions where the public evidence is weak (marked "assumption").
+
+Conventions: probabilities and fractions in [0, 1]; rates are **per account-year** unless named
+otherwise; durations in **days**; money in **currency units per month (MRR)** unless named
+otherwise; health is a score in [0, 1] with reference level ``health.reference``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from csim.strategy import TOUCH_KINDS, TRIGGERS
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class Segment(_Frozen):
+    """A customer segment (e.g. SMB, mid-market, enterprise) and its base rates."""
+
+    name: str = Field(description="Segment name, used in --set paths and outputs.")
+    lead_share: Probability = Field(description="Share of marketing leads in this segment (shares are normalised to sum to 1).")
+    mrr_median: Positive = Field(description="Median contract MRR of a new account, currency/month. Source: ACV bands of SaaS Capital 2023 (<$12k … >$250k).")
+    mrr_sigma: NonNegative = Field(0.6, description="Log-normal sigma of contract MRR (dimensionless). Assumption.")
+    term_months: int = Field(12, ge=1, le=60, description="Contract term, months (1 = monthly plan).")
+    price_uplift: NonNegative = Field(0.0, description="Price increase applied at each renewal of a term of 12+ months, fraction. Source: Salesforce +7 %/year (domain notes §1).")
+    annual_churn: Probability = Field(description="Probability of not renewing within a year at reference health, converted per term as 1-(1-p)^(term/12). Source: KBCM median logo churn ~10 %/year; Bessemer SMB GRR 70-80 %.")
+    expansion_rate: NonNegative = Field(0.4, description="Mid-term expansion events (upsell, cross-sell, usage growth) per account-year at reference health. Assumption calibrated to KBCM 16-37 % of new ARR from expansion.")
+    expansion_size: NonNegative = Field(0.2, description="Mean fractional MRR increase of one expansion event (log-normal). Assumption.")
+    contraction_rate: NonNegative = Field(0.1, description="Downgrade decisions per account-year at reference health; monthly plans contract at once, longer terms at the next renewal. Assumption.")
+    contraction_size: Probability = Field(0.2, description="Fraction of MRR lost by a downgrade. Assumption.")
+    payment_failure_rate: NonNegative = Field(0.05, description="Failed payments per account-year (involuntary churn risk). Source: failed payments cause 20-40 % of churn (ProfitWell, weak).")
+    good_fit_share: Probability = Field(0.6, description="Share of this segment's marketing leads that fit the ideal customer profile (ICP). Assumption.")
+    conversion: Probability = Field(0.15, description="Probability a marketing lead becomes a paying account. Assumption.")
+    sales_cycle_days: Positive = Field(30.0, description="Median sales cycle, days (log-normal, sigma = acquisition.sales_cycle_sigma).")
+    sales_cost_per_deal: NonNegative = Field(0.0, description="Sales cost per won deal, currency. Source: KBCM CAC ≈ $1.1-1.2 per $1 of new ACV (marketing + sales).")
+    referral_rate: NonNegative = Field(0.1, description="Referral leads per account-year at reference health. Source: 20-50 % of new customers from referrals at scale (weak).")
+
+
+class Acquisition(_Frozen):
+    """Marketing lead flow and the sales pipeline."""
+
+    leads_per_month: NonNegative = Field(300.0, description="Marketing lead arrival rate at month 0, leads/month (Poisson).")
+    lead_growth_annual: float = Field(0.2, ge=-0.99, description="Yearly growth of the lead rate, fraction: rate(t) = leads_per_month·(1+g)^(t/365.25 d).")
+    marketing_cost_per_lead: NonNegative = Field(150.0, description="Marketing cost per lead, currency. Assumption sized with KBCM CAC ratio.")
+    sales_cycle_sigma: NonNegative = Field(0.5, description="Log-normal sigma of the sales cycle (dimensionless). Assumption.")
+    poor_fit_conversion_factor: NonNegative = Field(0.8, description="Multiplier on conversion for leads outside the ICP. Assumption.")
+
+
+class InitialBook(_Frozen):
+    """Customers already on the books at day 0."""
+
+    customers: int = Field(600, ge=0, description="Number of existing accounts at day 0.")
+    max_tenure_months: NonNegative = Field(36.0, description="Tenure of existing accounts at day 0 is uniform on [0, max), months.")
+
+
+class Health(_Frozen):
+    """The account health (value realised / stickiness) score and how it moves."""
+
+    reference: Probability = Field(0.5, description="Health at which segment base rates apply.")
+    initial_good_fit: Probability = Field(0.55, description="Mean health at start for ICP-fit accounts. Assumption.")
+    initial_poor_fit: Probability = Field(0.4, description="Mean health at start for poor-fit accounts. Assumption.")
+    initial_sd: NonNegative = Field(0.1, description="Standard deviation of health at start. Assumption.")
+    reviews_per_year: NonNegative = Field(4.0, description="Random health moves per account-year (Poisson): h ← h + reversion·(target−h) + N(0, shock_sd). Assumption.")
+    reversion: Probability = Field(0.3, description="Fraction of the gap to the account's target health closed at each move.")
+    shock_sd: NonNegative = Field(0.08, description="Standard deviation of a health move.")
+    churn_effect: float = Field(4.0, description="Log-odds of non-renewal per unit of health below reference (β_churn). Assumption; set 0 for health-independent churn.")
+    expansion_effect: float = Field(2.0, description="Log expansion rate per unit of health above reference. Assumption.")
+    contraction_effect: float = Field(2.0, description="Log contraction rate per unit of health below reference. Assumption.")
+    referral_effect: float = Field(4.0, description="Log referral rate per unit of health above reference. Assumption.")
+    detractor_below: Probability = Field(0.3, description="An account that churns with health below this is a detractor (bad word of mouth).")
+
+
+class Onboarding(_Frozen):
+    """The first ~90 days: the first-value milestone."""
+
+    window_days: Positive = Field(90.0, description="Onboarding window after the first payment, days. Source: domain notes §1 (~90 days).")
+    first_value_prob: Probability = Field(0.65, description="Probability an ICP-fit account reaches first value within the window without CS help. Assumption.")
+    poor_fit_factor: Probability = Field(0.6, description="Multiplier on first_value_prob for poor-fit accounts. Assumption.")
+    first_value_days: Positive = Field(45.0, description="Median time to first value when reached, days (log-normal). Source: 'within a month of go-live' (domain notes §1).")
+    first_value_sigma: NonNegative = Field(0.5, description="Log-normal sigma of time to first value.")
+    value_gain: float = Field(0.2, description="Rise of health and of target health at first value. Assumption (onboarding effects are vendor claims, weak).")
+    miss_penalty: float = Field(0.15, description="Fall of health and of target health when the window closes without first value. Assumption.")
+
+
+class Renewal(_Frozen):
+    """The renewal window and decision."""
+
+    window_days: Positive = Field(90.0, description="Renewal window before term end, days. Source: domain notes §1 (last ~90 days).")
+    notice_days: NonNegative = Field(30.0, description="Non-renewal notice before term end, days (capped at a quarter of the term): churn intent is known this early.")
+
+
+class Payments(_Frozen):
+    """Failed payments and dunning."""
+
+    dunning_days: NonNegative = Field(14.0, description="Days from a failed payment to recovery or involuntary churn.")
+    recovery_prob: Probability = Field(0.3, description="Probability dunning recovers a failed payment. Source: ~30 % recovered (ProfitWell, weak).")
+
+
+class Reactivation(_Frozen):
+    """Churned accounts that pay again."""
+
+    prob_voluntary: Probability = Field(0.05, description="Probability a voluntarily churned account comes back. Assumption.")
+    prob_involuntary: Probability = Field(0.2, description="Probability an involuntarily churned account comes back. Assumption.")
+    mean_days: Positive = Field(120.0, description="Mean days from churn to reactivation (exponential).")
+
+
+class Referral(_Frozen):
+    """Referral leads and bad word of mouth."""
+
+    conversion: Probability = Field(0.35, description="Probability a referral lead converts. Source: referred customers convert and retain better (Schmitt, Skiera & Van den Bulte 2011).")
+    good_fit_share: Probability = Field(0.8, description="Share of referral leads that fit the ICP. Assumption.")
+    sales_cycle_factor: Positive = Field(0.7, description="Referral sales cycle as a multiple of the segment's. Assumption.")
+    sales_cost_factor: NonNegative = Field(0.5, description="Referral sales cost as a multiple of the segment's; referral leads carry no marketing cost. Assumption.")
+    detractor_loss: NonNegative = Field(0.002, description="Each recent detractor loses this fraction (log scale) of marketing deals at close: P(lost) = 1-exp(-k·D). Assumption (weak).")
+    detractor_memory_days: Positive = Field(180.0, description="Detractor influence decays exponentially with this time constant, days.")
+
+
+class CSTeam(_Frozen):
+    """The customer-success team: a pool of CSMs that touches queue for."""
+
+    headcount: int = Field(4, ge=0, description="Number of CSMs (servers).")
+    hours_per_week: Positive = Field(30.0, description="Hours per CSM per week available for touches; a touch of h hours occupies a CSM for h·7/hours_per_week calendar days.")
+    cost_per_csm_year: NonNegative = Field(110000.0, description="Fully loaded cost of one CSM, currency/year. Assumption.")
+
+
+class Effect(_Frozen):
+    """What a completed touch does. Any effect may be zero or negative (domain notes §4)."""
+
+    health: float = Field(0.0, description="Immediate change of health.")
+    target_health: float = Field(0.0, description="Lasting change of the account's target health (value delivered).")
+    first_value_prob: float = Field(0.0, description="Added to the probability of reaching first value (onboarding only).")
+    first_value_speedup: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(0.0, description="Fraction cut from the remaining time to first value.")
+    renewal_logodds: float = Field(0.0, description="Added to the log-odds of renewing at the next renewal decision.")
+    expansion_prob: Probability = Field(0.0, description="Probability the touch closes an expansion at once (segment expansion size).")
+    save_prob: Probability = Field(0.0, description="Probability the touch reverses a churn intent.")
+
+
+class Play(_Frozen):
+    """One customer-success play: which touch, when, for whom, at what cost, with what effect."""
+
+    touch: Literal[TOUCH_KINDS] = Field(description="Touch kind.")  # type: ignore[valid-type]
+    trigger: Literal[TRIGGERS] = Field(description="When the play fires.")  # type: ignore[valid-type]
+    segments: tuple[str, ...] = Field((), description="Segments the play applies to (empty = all).")
+    delay_days: NonNegative = Field(0.0, description="Days after the trigger.")
+    every_days: Positive | None = Field(None, description="Cadence period, days (trigger = cadence).")
+    threshold: Probability | None = Field(None, description="Health threshold (trigger = health_below / health_above).")
+    cooldown_days: NonNegative = Field(90.0, description="Minimum days between two firings of a health trigger for one account.")
+    rate_per_year: NonNegative | None = Field(None, description="Requests per account-year (trigger = request).")
+    priority: int = Field(5, ge=0, description="Queue priority for a CSM, lower is served first.")
+    csm_hours: NonNegative = Field(1.0, description="CSM hours the touch takes (0 = tech-touch, no CSM).")
+    duration: Literal["fixed", "exponential"] = Field("fixed", description="Distribution of CSM time: fixed at csm_hours, or exponential with that mean.")
+    deadline_days: Positive = Field(30.0, description="A touch still waiting this many days after its request is dropped (expired).")
+    effect: Effect = Field(default_factory=Effect)
+
+    @model_validator(mode="after")
+    def _trigger_parameters(self) -> "Play":
+        needs = {"cadence": "every_days", "health_below": "threshold", "health_above": "threshold", "request": "rate_per_year"}
+        field = needs.get(self.trigger)
+        if field and getattr(self, field) is None:
+            raise ValueError(f"trigger '{self.trigger}' needs {field}")
+        return self
+
+
+class Strategy(_Frozen):
+    """A customer-success strategy: a name and its plays."""
+
+    name: str = Field("no_cs", description="Strategy name for outputs.")
+    plays: tuple[Play, ...] = Field((), description="The plays, in priority order for ties.")
+
+
+class Economics(_Frozen):
+    """Margins and discounting for LTV."""
+
+    gross_margin: Probability = Field(0.78, description="Subscription gross margin, fraction. Source: KBCM SaaS survey medians ~75-80 %.")
+    discount_rate_annual: NonNegative = Field(0.10, description="Discount rate for LTV, per year. Assumption.")
+
+
+def _default_segments() -> tuple[Segment, ...]:
+    return (
+        Segment(name="smb", lead_share=0.6, mrr_median=250.0, mrr_sigma=0.7, term_months=1, annual_churn=0.30,
+                expansion_rate=0.3, expansion_size=0.25, contraction_rate=0.1, contraction_size=0.3,
+                payment_failure_rate=0.12, good_fit_share=0.55, conversion=0.15, sales_cycle_days=21.0,
+                sales_cost_per_deal=2400.0, referral_rate=0.1),
+        Segment(name="mid", lead_share=0.3, mrr_median=2000.0, mrr_sigma=0.6, term_months=12, price_uplift=0.03,
+                annual_churn=0.14, expansion_rate=0.6, expansion_size=0.2, contraction_rate=0.15,
+                contraction_size=0.2, payment_failure_rate=0.03, good_fit_share=0.6, conversion=0.12,
+                sales_cycle_days=60.0, sales_cost_per_deal=26000.0, referral_rate=0.15),
+        Segment(name="enterprise", lead_share=0.1, mrr_median=10000.0, mrr_sigma=0.6, term_months=12,
+                price_uplift=0.07, annual_churn=0.07, expansion_rate=0.8, expansion_size=0.15,
+                contraction_rate=0.15, contraction_size=0.15, payment_failure_rate=0.01, good_fit_share=0.7,
+                conversion=0.10, sales_cycle_days=120.0, sales_cost_per_deal=135000.0, referral_rate=0.2),
+    )
+
+
+class Scenario(_Frozen):
+    """One world and one strategy. Load with :func:`csim.scenario.load_scenario`."""
+
+    name: str = Field("scenario", description="Scenario name for outputs.")
+    description: str = Field("", description="Free text.")
+    horizon_months: int = Field(60, ge=1, le=600, description="Simulated months.")
+    seed: int = Field(20261124, ge=0, description="Root seed; every random stream is spawned from it.")
+    replications: int = Field(10, ge=1, description="Independent replications.")
+    segments: tuple[Segment, ...] = Field(default_factory=_default_segments, min_length=1)
+    acquisition: Acquisition = Field(default_factory=Acquisition)
+    initial_book: InitialBook = Field(default_factory=InitialBook)
+    health: Health = Field(default_factory=Health)
+    onboarding: Onboarding = Field(default_factory=Onboarding)
+    renewal: Renewal = Field(default_factory=Renewal)
+    payments: Payments = Field(default_factory=Payments)
+    reactivation: Reactivation = Field(default_factory=Reactivation)
+    referral: Referral = Field(default_factory=Referral)
+    cs_team: CSTeam = Field(default_factory=CSTeam)
+    strategy: Strategy = Field(default_factory=Strategy)
+    economics: Economics = Field(default_factory=Economics)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Scenario":
+        names = [s.name for s in self.segments]
+        if len(set(names)) != len(names):
+            raise ValueError(f"segment names must be unique, got {names}")
+        if sum(s.lead_share for s in self.segments) <= 0:
+            raise ValueError("segment lead_share values sum to 0")
+        for i, play in enumerate(self.strategy.plays):
+            unknown = [s for s in play.segments if s not in names]
+            if unknown:
+                raise ValueError(f"strategy.plays[{i}].segments: unknown segment {unknown[0]!r} (known: {names})")
+        return self
+
+    @property
+    def horizon_days(self) -> float:
+        """Length of the run, days."""
+        return self.horizon_months * 365.25 / 12.0
+
+    def segment_index(self, name: str) -> int:
+        """Position of a segment by name."""
+        for i, s in enumerate(self.segments):
+            if s.name == name:
+                return i
+        raise KeyError(name)
+
+    def content_hash(self) -> str:
+        """SHA-256 of the canonical JSON of the validated scenario (provenance of every result)."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def per_term_churn(annual_churn: float, term_months: int) -> float:
+    """Probability of not renewing one term of ``term_months`` at reference health."""
+    if annual_churn >= 1.0:
+        return 1.0
+    return 1.0 - math.exp(math.log1p(-annual_churn) * term_months / 12.0)
