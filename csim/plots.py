@@ -1,0 +1,170 @@
+"""Figures of a run from the monthly metrics table (:func:`csim.metrics.monthly`).
+
+matplotlib is imported only inside the functions, so importing csim stays fast and headless
+machines never need a display. Each ``plot_*`` function draws on ``ax`` (a new pyplot figure if
+``None``) and returns the axes. Bands are 95 % t-intervals of the mean over replications (no
+band with a single replication). :func:`save_run_figures` draws on plain ``Figure`` objects (the
+Agg canvas, no pyplot state) and writes each PNG atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from csim.io import atomic_path
+from csim.metrics.intervals import t_interval_by
+
+__all__ = ["plot_mrr", "plot_mrr_waterfall", "plot_customers", "plot_nrr", "save_run_figures", "RUN_FIGURES"]
+
+# Colours per MRR movement, gains in greens/blue, losses in oranges/red.
+MOVEMENT_COLOURS = {
+    "new": "#2b8a3e",
+    "expansion": "#74b816",
+    "reactivation": "#1c7ed6",
+    "contraction": "#f08c00",
+    "churn": "#e03131",
+}
+
+
+def _axes(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(8, 4.5))
+    return ax
+
+
+def _replications(monthly: pd.DataFrame) -> int:
+    return int(monthly["replication"].nunique()) if len(monthly) else 0
+
+
+def _no_data(ax, title: str):
+    ax.set_title(title)
+    ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
+    return ax
+
+
+def _mean_and_band(ax, monthly: pd.DataFrame, column: str, label: str, colour: str | None = None,
+                   band: bool = True, band_label: bool = True):
+    """Mean of ``column`` per month over replications, with its 95 % t-interval shaded."""
+    stats = t_interval_by(monthly, "month", column)
+    (line,) = ax.plot(stats.index, stats["mean"], label=label, color=colour)
+    if band and stats["n"].max() >= 2:
+        ax.fill_between(stats.index, stats["low"], stats["high"], color=line.get_color(), alpha=0.2, linewidth=0,
+                        label="95 % interval of the mean" if band_label else "_nolegend_")
+    return line
+
+
+def plot_mrr(monthly: pd.DataFrame, ax=None):
+    """MRR at month end (currency/month) by month: mean over replications and its 95 % band."""
+    ax = _axes(ax)
+    title = "Monthly recurring revenue"
+    if monthly.empty:
+        return _no_data(ax, title)
+    _mean_and_band(ax, monthly, "mrr", f"MRR, mean of {_replications(monthly)} replication(s)")
+    ax.set(title=title, xlabel="month", ylabel="MRR (currency/month)")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_customers(monthly: pd.DataFrame, ax=None):
+    """Paying customers at month end by month: mean over replications and its 95 % band."""
+    ax = _axes(ax)
+    title = "Paying customers"
+    if monthly.empty:
+        return _no_data(ax, title)
+    _mean_and_band(ax, monthly, "customers", f"customers, mean of {_replications(monthly)} replication(s)")
+    ax.set(title=title, xlabel="month", ylabel="accounts with MRR > 0")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_mrr_waterfall(monthly: pd.DataFrame, ax=None):
+    """Monthly MRR movements (currency/month), mean over replications, as stacked bars.
+
+    New, expansion and reactivation stack upwards; contraction and churn downwards; a line
+    marks the net change. Bars of one month always sum to that month's MRR change.
+    """
+    ax = _axes(ax)
+    title = "MRR movements per month"
+    if monthly.empty:
+        return _no_data(ax, title)
+    means = monthly.groupby("month")[list(MOVEMENT_COLOURS)].mean()
+    months = means.index.to_numpy()
+    up = np.zeros(len(months))
+    down = np.zeros(len(months))
+    for name, colour in MOVEMENT_COLOURS.items():
+        amount = means[name].to_numpy()
+        if name in ("contraction", "churn"):
+            ax.bar(months, -amount, bottom=down, color=colour, label=name, width=0.85)
+            down -= amount
+        else:
+            ax.bar(months, amount, bottom=up, color=colour, label=name, width=0.85)
+            up += amount
+    ax.plot(months, up + down, color="black", marker=".", linewidth=1, label="net change")
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set(title=title, xlabel="month", ylabel="MRR movement (currency/month)")
+    ax.legend(loc="best", fontsize="small", ncol=3)
+    return ax
+
+
+def plot_nrr(monthly: pd.DataFrame, ax=None):
+    """NRR and GRR by month in both named forms (fractions), means over replications.
+
+    Monthly period form: customers paying at the previous month end. Trailing-12-month cohort
+    form: customers paying 12 months earlier (starts at month 12). The two do not agree:
+    period NRRs do not compound to the cohort figure.
+    """
+    ax = _axes(ax)
+    title = "Net and gross revenue retention"
+    if monthly.empty:
+        return _no_data(ax, title)
+    series = [
+        ("nrr_t12", "NRR, trailing-12-month cohort form", "#1c7ed6", "-"),
+        ("grr_t12", "GRR, trailing-12-month cohort form", "#e03131", "-"),
+        ("nrr_period", "NRR, monthly period form", "#1c7ed6", ":"),
+        ("grr_period", "GRR, monthly period form", "#e03131", ":"),
+    ]
+    for i, (column, label, colour, style) in enumerate(series):
+        # Bands only on the cohort form (the period form is far tighter); one legend entry for both.
+        line = _mean_and_band(ax, monthly, column, label, colour, band=column.endswith("t12"), band_label=i == 0)
+        line.set_linestyle(style)
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.yaxis.set_major_formatter(lambda y, _: f"{100 * y:.0f} %")
+    ax.set(title=title, xlabel="month", ylabel="retention")
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+#: File names and drawing functions of :func:`save_run_figures`, in report order.
+RUN_FIGURES = (
+    ("mrr.png", plot_mrr),
+    ("mrr_movements.png", plot_mrr_waterfall),
+    ("customers.png", plot_customers),
+    ("nrr.png", plot_nrr),
+)
+
+
+def save_run_figures(monthly: pd.DataFrame, outdir: str | os.PathLike, dpi: int = 110) -> list[Path]:
+    """Draw the run figures and write them as PNGs into ``outdir`` (atomically).
+
+    Writes ``mrr.png``, ``mrr_movements.png``, ``customers.png`` and ``nrr.png``; returns their
+    paths in that order.
+    """
+    from matplotlib.figure import Figure
+
+    outdir = Path(outdir)
+    written = []
+    for name, draw in RUN_FIGURES:
+        figure = Figure(figsize=(8, 4.5), layout="constrained")
+        draw(monthly, ax=figure.add_subplot())
+        with atomic_path(outdir / name) as tmp:
+            figure.savefig(tmp, format="png", dpi=dpi)
+        written.append(outdir / name)
+    return written

@@ -1,0 +1,168 @@
+"""The run report: ``report.md`` with the headline table, figures, plain words and provenance."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from csim import __version__
+from csim.io import atomic_write_text
+
+__all__ = ["write_run_report", "render_run_report", "format_value"]
+
+#: Headline rows of the report table, in order (names from csim.metrics.METRICS).
+HEADLINE = (
+    "ending_mrr", "ending_arr", "ending_customers",
+    "nrr_t12_end", "grr_t12_end", "nrr_period_mean", "grr_period_mean",
+    "logo_churn_annual", "new_customers", "cac", "arpa", "ltv", "ltv_revenue", "ltv_cac",
+    "cac_payback_months", "quick_ratio", "referral_share", "expansion_share",
+    "cs_cost", "cs_utilisation", "mean_touch_wait_days",
+)
+
+FIGURE_TITLES = {
+    "mrr.png": "MRR by month (mean and 95 % interval of the mean)",
+    "mrr_movements.png": "MRR movements per month",
+    "customers.png": "Paying customers by month",
+    "nrr.png": "NRR and GRR, trailing-12-month cohort and monthly period forms",
+}
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A number for people: fractions as percent, money with thousands separators, NaN as n/a."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    if unit.startswith("fraction"):
+        return f"{100 * value:.1f} %"
+    if unit.startswith("currency"):
+        return f"{value:,.2f}"
+    if unit == "ratio":
+        return f"{value:.2f}"
+    return f"{value:,.1f}"
+
+
+def _interval(metric: Mapping) -> str:
+    if metric["n"] < 2 or not math.isfinite(metric["ci_low"]):
+        return f"n/a ({metric['n']} finite replication{'s' if metric['n'] != 1 else ''})"
+    return f"{format_value(metric['ci_low'], metric['unit'])} to {format_value(metric['ci_high'], metric['unit'])}"
+
+
+def _table(summary: Mapping) -> list[str]:
+    level = f"{100 * summary.get('confidence', 0.95):.0f} %"
+    lines = [f"| metric | mean | {level} interval | unit | form |", "|---|---:|---|---|---|"]
+    for name in HEADLINE:
+        metric = summary["metrics"].get(name)
+        if metric is None:
+            continue
+        lines.append(
+            f"| {name} | {format_value(metric['mean'], metric['unit'])} | {_interval(metric)} "
+            f"| {metric['unit']} | {metric['form'] or '-'} |"
+        )
+    reasons = summary.get("nan_reasons", {})
+    if reasons:
+        lines += ["", "Metrics shown as n/a in some or all replications, and why:", ""]
+        lines += [f"- `{name}`: {'; '.join(why)}" for name, why in reasons.items()]
+    return lines
+
+
+def _plain_words(summary: Mapping) -> str:
+    """One paragraph reading the headline numbers against the practitioner rules of thumb."""
+    m = summary["metrics"]
+
+    def v(name: str) -> float:
+        return m[name]["mean"] if name in m else float("nan")
+
+    def f(name: str) -> str:
+        return format_value(v(name), m[name]["unit"]) if name in m else "n/a"
+
+    n = len(summary.get("replications", []))
+    if n == 0:
+        return "The run produced no replications, so there is nothing to summarise."
+    words = [
+        f"Across {n} replication{'s' if n != 1 else ''} of {summary.get('months', '?')} months, MRR ended at "
+        f"{f('ending_mrr')} per month on average (ARR {f('ending_arr')}) with {f('ending_customers')} paying customers."
+    ]
+    if math.isfinite(v("nrr_t12_end")):
+        words.append(
+            f"Net revenue retention over the last twelve months (trailing-12-month cohort form) was "
+            f"{f('nrr_t12_end')} and gross revenue retention {f('grr_t12_end')}"
+            + (": expansion more than made up for losses (negative churn)." if v("nrr_t12_end") > 1
+               else ": losses were not made up by expansion.")
+        )
+    else:
+        words.append("The run is too short for the trailing-12-month retention figures.")
+    words.append(
+        f"In the monthly period form NRR averaged {f('nrr_period_mean')} a month and GRR {f('grr_period_mean')}; "
+        f"logo churn was {f('logo_churn_annual')} a year."
+    )
+    if math.isfinite(v("quick_ratio")):
+        verdict = "healthy" if v("quick_ratio") > 4 else "a warning sign" if v("quick_ratio") < 2 else "middling"
+        words.append(f"The quick ratio of {f('quick_ratio')} is {verdict} (above 4 is healthy, below 2 a warning).")
+    if math.isfinite(v("ltv_cac")):
+        words.append(
+            f"LTV/CAC was {f('ltv_cac')} ({'above' if v('ltv_cac') > 3 else 'below'} the rule of thumb of 3), "
+            f"and CAC was paid back in {f('cac_payback_months')} months (target: within 12)."
+        )
+    if math.isfinite(v("expansion_share")):
+        words.append(f"Expansion was {f('expansion_share')} of new plus expansion MRR.")
+    if math.isfinite(v("referral_share")):
+        words.append(f"Referrals brought {f('referral_share')} of new customers.")
+    return " ".join(words)
+
+
+def render_run_report(
+    outdir: str | os.PathLike, summary: Mapping, figures: Sequence[str | os.PathLike], provenance: Mapping
+) -> str:
+    """The Markdown text of the run report (see :func:`write_run_report`)."""
+    outdir = Path(outdir)
+    name = summary.get("scenario_name") or provenance.get("scenario_name") or "run"
+    level = f"{100 * summary.get('confidence', 0.95):.0f} %"
+    lines = [
+        f"# Run report: {name}",
+        "",
+        f"Means over replications with {level} t-intervals of the mean. NRR and GRR appear in two named "
+        "forms that do not agree: the trailing-12-month cohort form (customers of 12 months ago) and the "
+        "monthly period form (customers of the previous month end).",
+        "",
+        "## Headline metrics",
+        "",
+        *_table(summary),
+        "",
+        "## In plain words",
+        "",
+        _plain_words(summary),
+        "",
+        "## Figures",
+        "",
+    ]
+    for figure in figures:
+        figure = Path(figure)
+        relative = Path(os.path.relpath(figure, outdir)).as_posix()
+        lines += [f"![{FIGURE_TITLES.get(figure.name, figure.stem)}]({relative})", ""]
+    facts = {"package_version": __version__, **dict(provenance)}
+    lines += ["## Provenance", "", "| key | value |", "|---|---|"]
+    lines += [f"| {key} | `{value}` |" for key, value in facts.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_run_report(
+    outdir: str | os.PathLike, summary: Mapping, figures: Sequence[str | os.PathLike], provenance: Mapping
+) -> Path:
+    """Write ``outdir/report.md`` atomically and return its path.
+
+    Parameters
+    ----------
+    outdir:
+        Run output directory; figure links are written relative to it.
+    summary:
+        A :func:`csim.metrics.summary` result.
+    figures:
+        PNG paths, e.g. from :func:`csim.plots.save_run_figures`.
+    provenance:
+        Facts behind the numbers, at least ``scenario_hash`` and ``seed``; the package version
+        is added unless given.
+    """
+    path = Path(outdir) / "report.md"
+    atomic_write_text(path, render_run_report(outdir, summary, figures, provenance))
+    return path
