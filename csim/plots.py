@@ -59,30 +59,26 @@ def _mean_and_band(ax, monthly: pd.DataFrame, column: str, label: str, colour: s
     return line
 
 
-def plot_mrr(monthly: pd.DataFrame, ax=None):
-    """MRR at month end (currency/month) by month: mean over replications and its 95 % band."""
+def _level(monthly: pd.DataFrame, ax, column: str, what: str, title: str, ylabel: str):
+    """A month-end level over months: mean line and band, axis from zero."""
     ax = _axes(ax)
-    title = "Monthly recurring revenue"
     if monthly.empty:
         return _no_data(ax, title)
-    _mean_and_band(ax, monthly, "mrr", f"MRR, mean of {_replications(monthly)} replication(s)")
-    ax.set(title=title, xlabel="month", ylabel="MRR (currency/month)")
+    _mean_and_band(ax, monthly, column, f"{what}, mean of {_replications(monthly)} replication(s)")
+    ax.set(title=title, xlabel="month", ylabel=ylabel)
     ax.set_ylim(bottom=0)
     ax.legend(loc="best", fontsize="small")
     return ax
+
+
+def plot_mrr(monthly: pd.DataFrame, ax=None):
+    """MRR at month end (currency/month) by month: mean over replications and its 95 % band."""
+    return _level(monthly, ax, "mrr", "MRR", "Monthly recurring revenue", "MRR (currency/month)")
 
 
 def plot_customers(monthly: pd.DataFrame, ax=None):
     """Paying customers at month end by month: mean over replications and its 95 % band."""
-    ax = _axes(ax)
-    title = "Paying customers"
-    if monthly.empty:
-        return _no_data(ax, title)
-    _mean_and_band(ax, monthly, "customers", f"customers, mean of {_replications(monthly)} replication(s)")
-    ax.set(title=title, xlabel="month", ylabel="accounts with MRR > 0")
-    ax.set_ylim(bottom=0)
-    ax.legend(loc="best", fontsize="small")
-    return ax
+    return _level(monthly, ax, "customers", "customers", "Paying customers", "accounts with MRR > 0")
 
 
 def plot_mrr_waterfall(monthly: pd.DataFrame, ax=None):
