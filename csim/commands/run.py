@@ -1,0 +1,108 @@
+"""``csim run``: simulate a scenario and write tables, figures, a summary and a report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run", help="simulate a scenario file",
+        description="Simulate SCENARIO and write summary.json, monthly.csv, events.parquet, accounts.parquet, "
+                    "figures and report.md into --out.")
+    parser.add_argument("scenario", help="scenario TOML file")
+    parser.add_argument("--reps", type=int, default=None, help="replications (default: the scenario's)")
+    parser.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a scenario value, e.g. --set cs_team.headcount=4 (repeatable)")
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--executor", choices=("serial", "joblib", "dask"), default="serial",
+                        help="where replications run (results are identical either way)")
+    parser.add_argument("--workers", type=int, default=None, help="local worker processes (joblib / dask)")
+    parser.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(handler=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from csim.errors import InputError
+    from csim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    if args.reps is not None and args.reps < 1:
+        raise InputError(args.scenario, "--reps", "must be at least 1")
+    if args.seed is not None and args.seed < 0:
+        raise InputError(args.scenario, "--seed", "must be a non-negative integer")
+    seed = scenario.seed if args.seed is None else args.seed
+    reps = scenario.replications if args.reps is None else args.reps
+    out = Path(args.out)
+    started = time.perf_counter()
+    summary = write_run(scenario, reps, seed, out, executor=args.executor, workers=args.workers,
+                        scheduler=args.scheduler, progress=not args.no_progress, source=args.scenario)
+    elapsed = time.perf_counter() - started
+    m = summary["metrics"]
+
+    def line(name: str, scale: float = 1.0, fmt: str = "{:,.0f}") -> str:
+        x = m[name]
+        return f"{fmt.format(x['mean'] * scale)} [{fmt.format(x['ci_low'] * scale)}, {fmt.format(x['ci_high'] * scale)}]"
+
+    print(f"{scenario.name}: {reps} replication(s) × {scenario.horizon_months} months in {elapsed:.1f} s")
+    print(f"  ending ARR {line('ending_arr')}")
+    print(f"  customers {line('ending_customers')}")
+    print(f"  NRR (trailing-12-month cohort, last month) {line('nrr_t12_end', 100, '{:.1f}')} %")
+    print(f"  GRR (trailing-12-month cohort, last month) {line('grr_t12_end', 100, '{:.1f}')} %")
+    print(f"  logo churn per year {line('logo_churn_annual', 100, '{:.1f}')} %")
+    print(f"report: {out / 'report.md'}")
+    sys.stdout.flush()
+    return 0
+
+
+def write_run(scenario, reps: int, seed: int, out: Path, *, executor: str = "serial", workers=None,
+              scheduler=None, progress: bool = True, source: str | None = None) -> dict:
+    """Simulate and write every output file of a run into ``out``; return the summary."""
+    from csim import __version__
+    from csim.engine.runner import simulate
+    from csim.io import atomic_path, atomic_write_text
+    from csim.metrics import check_mrr_bridge, monthly, summary as summarise
+    from csim.plots import save_run_figures
+    from csim.report import write_run_report
+    from csim.tables import write_parquet
+
+    out.mkdir(parents=True, exist_ok=True)
+    records = simulate(scenario, reps, seed, executor=executor, workers=workers, scheduler=scheduler,
+                       checkpoint_dir=out / ".replications", progress=progress)
+    table = monthly(records)
+    check_mrr_bridge(table)
+    result = summarise(records, table)
+    provenance = {
+        "package_version": __version__,
+        "scenario_name": scenario.name,
+        "scenario_file": str(source) if source else None,
+        "scenario_hash": scenario.content_hash(),
+        "strategy": scenario.strategy.name,
+        "seed": seed,
+        "replications": reps,
+        "horizon_months": scenario.horizon_months,
+    }
+    result["provenance"] = provenance
+    with atomic_path(out / "monthly.csv") as tmp:
+        table.to_csv(tmp, index=False)
+    write_parquet(records, "events", out / "events.parquet")
+    write_parquet(records, "accounts", out / "accounts.parquet")
+    figures = save_run_figures(table, out)
+    write_run_report(out, result, figures, provenance)
+    atomic_write_text(out / "summary.json", json.dumps(result, indent=2, default=_json_default, allow_nan=True))
+    atomic_write_text(out / "scenario.json", scenario.model_dump_json(indent=2))
+    return result
+
+
+def _json_default(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
