@@ -57,6 +57,9 @@ def read_scenario_dict(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[s
     if not isinstance(parent, str):
         raise InputError(path, "extends", "must be a file path string")
     parent_path = path.parent / parent
+    if not parent_path.exists():
+        # Name the file that says "extends", not only the one that is missing.
+        raise InputError(path, "extends", f"no such scenario file {str(parent_path)!r}")
     return _merge(read_scenario_dict(parent_path, _seen + (resolved,)), data)
 
 
@@ -88,6 +91,12 @@ def validate_scenario(data: dict[str, Any], source: str | Path) -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
+        # A bad item of a tuple with min_length also fails the length check ("at least 1 item
+        # after validation, not 0"): that follow-up error sits at a prefix of the item's location
+        # and is not a problem of its own.
+        locs = [tuple(e["loc"]) for e in errors]
+        errors = [e for e, loc in zip(errors, locs)
+                  if not any(len(other) > len(loc) and other[:len(loc)] == loc for other in locs)] or errors
         first = errors[0]
         where = _format_loc(tuple(first["loc"]), data)
         message = first["msg"]
