@@ -237,8 +237,8 @@ class Account:
             rates[slot] = 0.0
             times[slot] = INF
             self.spare[slot] = self.dice.exp1(pool)
-        for k, (_, play) in enumerate(w.request_plays):
-            if w.play_applies(play, self.segment):
+        for k, (i, play) in enumerate(w.request_plays):
+            if w.play_applies(i, self.segment):
                 rates[T_REQUEST0 + k] = play.rate_per_year / 365.25
                 self._rearm(T_REQUEST0 + k, S.U_REQUEST, now)
 

@@ -7,6 +7,8 @@ durations and Poisson requests the team is an M/M/c queue (tested against Erlang
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from typing import TYPE_CHECKING
 
 import simpy
@@ -20,6 +22,55 @@ if TYPE_CHECKING:  # pragma: no cover
     from csim.scenario.model import Play
 
 
+class HeapQueue:
+    """Put-queue of a priority resource as a binary heap.
+
+    SimPy's own ``SortedQueue`` re-sorts the whole list on every request, which turns an
+    overloaded CS team (thousands of waiting touches) quadratic. SimPy documents ``PutQueue`` as
+    replaceable and reads only ``append``, ``pop``, ``[idx]`` and ``len``; for a resource it only
+    ever looks at index 0, the head. Order is SimPy's own request key (priority, time, preempt),
+    ties broken first come, first served.
+    """
+
+    __slots__ = ("_heap", "_count")
+
+    def __init__(self) -> None:
+        self._heap: list = []
+        self._count = itertools.count()
+
+    def append(self, request) -> None:
+        heapq.heappush(self._heap, (request.key, next(self._count), request))
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def __getitem__(self, index: int):
+        if index != 0:
+            raise IndexError("only the head of a HeapQueue is addressable")
+        return self._heap[0][2]
+
+    def pop(self, index: int = 0):
+        if index != 0:
+            raise IndexError("only the head of a HeapQueue can be popped")
+        return heapq.heappop(self._heap)[2]
+
+    def remove(self, request) -> None:
+        """Withdraw a waiting request (``Request.cancel``)."""
+        for i, entry in enumerate(self._heap):
+            if entry[2] is request:
+                self._heap[i] = self._heap[-1]
+                self._heap.pop()
+                heapq.heapify(self._heap)
+                return
+        raise ValueError("request not in queue")
+
+
+class CSMPool(simpy.PriorityResource):
+    """CSMs: a priority resource whose waiting line is a :class:`HeapQueue`."""
+
+    PutQueue = HeapQueue
+
+
 class CSTeam:
     """Queue and serve the touches of one replication."""
 
@@ -27,7 +78,7 @@ class CSTeam:
         team = world.scenario.cs_team
         self.world = world
         self.env = world.env
-        self.server = simpy.PriorityResource(self.env, capacity=team.headcount) if team.headcount > 0 else None
+        self.server = CSMPool(self.env, capacity=team.headcount) if team.headcount > 0 else None
         self.days_per_hour = 7.0 / team.hours_per_week
 
     def request(self, acct: "Account", i: int, play: "Play", now: float) -> None:

@@ -39,14 +39,14 @@ class Policy:
         """Fire every play of ``trigger`` that applies to the account's segment."""
         for i in self.by_trigger.get(trigger, ()):
             play = self.plays[i]
-            if self.world.play_applies(play, acct.segment):
+            if self.world.play_applies(i, acct.segment):
                 self._schedule(acct, i, since + play.delay_days, now)
 
     def start_cadences(self, acct: "Account", now: float) -> None:
         """Schedule the next occurrence of every cadence play (from start + delay, every N days)."""
         for i in self.by_trigger.get("cadence", ()):
             play = self.plays[i]
-            if not self.world.play_applies(play, acct.segment):
+            if not self.world.play_applies(i, acct.segment):
                 continue
             first = acct.start + play.delay_days
             if first < now:
@@ -59,7 +59,7 @@ class Policy:
         for trigger, crossed in (("health_below", lambda thr: old >= thr > new), ("health_above", lambda thr: old <= thr < new)):
             for i in self.by_trigger.get(trigger, ()):
                 play = self.plays[i]
-                if not crossed(play.threshold) or not self.world.play_applies(play, acct.segment):
+                if not crossed(play.threshold) or not self.world.play_applies(i, acct.segment):
                     continue
                 last = acct.last_fired.get(i, -INF)
                 if now - last < play.cooldown_days:

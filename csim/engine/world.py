@@ -90,8 +90,9 @@ class World:
         self._marketing_account = np.full(len(self.marketing), -1, dtype=np.int64)
 
     # ------------------------------------------------------------------ shared helpers
-    def play_applies(self, play: Play, segment: int) -> bool:
-        allowed = self._play_segments[self.scenario.strategy.plays.index(play)]
+    def play_applies(self, play_index: int, segment: int) -> bool:
+        """Whether play ``play_index`` is for accounts of this segment (no segments listed = all)."""
+        allowed = self._play_segments[play_index]
         return not allowed or segment in allowed
 
     def add_detractor(self, now: float) -> None:
