@@ -56,7 +56,7 @@ class Account:
         "mrr", "health", "target", "fv_state", "fv_prob", "fv_time", "fv_day",
         "term_start", "decision_j", "budget", "spent", "bonus", "intent", "pending_downgrade",
         "times", "rates", "spare", "play_heap", "play_seq", "last_fired", "churn_time", "reactivated",
-        "renewals", "expansions", "touches", "proc", "awake", "alive", "last_mrr", "initial_mrr",
+        "renewals", "expansions", "touches", "proc", "awake", "alive", "last_mrr", "initial_mrr", "wake_at",
     )
 
     def __init__(self, world: "World", idx: int, account_id: int, segment: int, channel: int, icp_fit: bool,
@@ -99,6 +99,7 @@ class Account:
         self.renewals = self.expansions = self.touches = 0
         self.proc: simpy.Process | None = None
         self.awake = False
+        self.wake_at = INF
         self.alive = True
         self.last_mrr = 0
 
@@ -289,18 +290,28 @@ class Account:
         """The SimPy process: sleep until the earliest next thing, handle it, repeat."""
         env = self.world.env
         times = self.times
+        after_horizon = self.world.horizon_days + 1.0
         while self.alive:
             t_next = min(times)
+            # Nothing planned: sleep past the horizon; a touch can still wake the account.
+            self.wake_at = t_next if t_next < INF else after_horizon
             self.awake = False
             try:
-                # Nothing planned: sleep past the horizon; a touch can still wake the account.
-                yield env.timeout((t_next if t_next < INF else self.world.horizon_days + 1.0) - env.now)
+                yield env.timeout(self.wake_at - env.now)
             except simpy.Interrupt:
                 self.awake = True
-                continue  # a touch changed the state: re-plan
+                continue  # a touch moved the next thing earlier: re-plan
             self.awake = True
-            if t_next < INF:
-                self.handle(times.index(t_next), env.now)
+            now = env.now
+            t_next = min(times)
+            if t_next <= now:  # else a touch moved it later: sleep again
+                self.handle(times.index(t_next), now)
+
+    def wake(self) -> None:
+        """Called after another process changed this account: interrupt its sleep only if the
+        next thing is now earlier than the planned wake-up (a later one is found on waking)."""
+        if not self.awake and self.proc is not None and self.proc.is_alive and min(self.times) < self.wake_at:
+            self.proc.interrupt("touch")
 
     def handle(self, slot: int, now: float) -> None:
         """Dispatch the thing that is due at ``now``."""
@@ -348,7 +359,8 @@ class Account:
             self._settle_monthly(now)
             self.health = new
             self._health_rates(now)
-            self.world.policy.on_health_change(self, old, now)
+            if self.world.policy.health_plays:
+                self.world.policy.on_health_change(self, old, now)
 
     def _health_move(self, now: float) -> None:
         hc = self.world.scenario.health

@@ -33,6 +33,9 @@ class Policy:
         self.by_trigger: dict[str, list[int]] = {}
         for i, play in enumerate(self.plays):
             self.by_trigger.setdefault(play.trigger, []).append(i)
+        #: (play index, threshold, fires when falling below) for the health-threshold plays.
+        self.health_plays = [(i, p.threshold, p.trigger == "health_below") for i, p in enumerate(self.plays)
+                             if p.trigger in ("health_below", "health_above")]
 
     # ------------------------------------------------------------------ triggers
     def on_trigger(self, acct: "Account", trigger: str, now: float, since: float) -> None:
@@ -56,16 +59,14 @@ class Policy:
     def on_health_change(self, acct: "Account", old: float, now: float) -> None:
         """Fire health-threshold plays when health crosses their threshold (with a cooldown)."""
         new = acct.health
-        for trigger, crossed in (("health_below", lambda thr: old >= thr > new), ("health_above", lambda thr: old <= thr < new)):
-            for i in self.by_trigger.get(trigger, ()):
-                play = self.plays[i]
-                if not crossed(play.threshold) or not self.world.play_applies(i, acct.segment):
-                    continue
-                last = acct.last_fired.get(i, -INF)
-                if now - last < play.cooldown_days:
-                    continue
-                acct.last_fired[i] = now
-                self._schedule(acct, i, now + play.delay_days, now)
+        for i, threshold, below in self.health_plays:
+            crossed = (old >= threshold > new) if below else (old <= threshold < new)
+            if not crossed or not self.world.play_applies(i, acct.segment):
+                continue
+            if now - acct.last_fired.get(i, -INF) < self.plays[i].cooldown_days:
+                continue
+            acct.last_fired[i] = now
+            self._schedule(acct, i, now + self.plays[i].delay_days, now)
 
     def _schedule(self, acct: "Account", i: int, when: float, now: float) -> None:
         if when <= now:
