@@ -1,0 +1,123 @@
+"""Kaplan–Meier survival and log-rank tests (statsmodels ``SurvfuncRight`` and ``survdiff``).
+
+Pointwise intervals use Greenwood's variance (statsmodels' ``surv_prob_se``) on the
+log(−log S) scale, the usual choice (it keeps the band inside [0, 1]; lifelines and R's
+``survival`` with ``conf.type = "log-log"`` do the same). Median and other quantiles with
+their intervals come from ``SurvfuncRight.quantile`` / ``quantile_ci`` (Brookmeyer–Crowley
+inversion with the complementary log-log transform).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+#: Weighted variants of the log-rank test: csim name -> (statsmodels weight_type, description).
+LOG_RANK_WEIGHTS: dict[str, tuple[str | None, str]] = {
+    "logrank": (None, "equal weight at every event time"),
+    "gehan-breslow": ("gb", "weights by the number at risk: stresses early differences"),
+    "tarone-ware": ("tw", "weights by sqrt(number at risk): between the two"),
+    "fleming-harrington": ("fh", "weights by S(t−)^p (p = 1): stresses early differences"),
+}
+
+
+class KaplanMeier:
+    """Kaplan–Meier estimate of the share of customers still active by tenure.
+
+    After :meth:`fit`: ``table_`` (one row per churn time: at_risk, churned, survival, se,
+    lower_95, upper_95), ``median_`` and ``median_ci_`` (periods; NaN when the curve never
+    falls to 0.5), ``survfunc_`` (the statsmodels object).
+    """
+
+    def fit(self, durations, events, entry=None, label: str | None = None, level: float = 0.95):
+        """Fit to tenures (periods), 0/1 churn flags and optional entry tenures (left truncation).
+
+        Returns ``self``.
+        """
+        from statsmodels.duration.survfunc import SurvfuncRight
+
+        self.label = label
+        self.level = level
+        durations = np.asarray(durations, float)
+        events = np.asarray(events, float)
+        self.survfunc_ = sf = SurvfuncRight(durations, events, entry=None if entry is None else np.asarray(entry, float))
+        z = stats.norm.ppf(0.5 + level / 2.0)
+        surv = np.asarray(sf.surv_prob, float)
+        se = np.asarray(sf.surv_prob_se, float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # Greenwood on log(-log S): S^exp(±z·se/(S·|log S|)).
+            half = z * se / (surv * np.abs(np.log(surv)))
+            lower = surv ** np.exp(half)
+            upper = surv ** np.exp(-half)
+        lower = np.where(surv > 0, lower, 0.0)
+        upper = np.where(surv > 0, upper, 0.0)
+        self.table_ = pd.DataFrame({
+            "t": sf.surv_times, "at_risk": sf.n_risk, "churned": sf.n_events,
+            "survival": surv, "se": se, "lower": lower, "upper": upper,
+        })
+        self.n_obs_ = len(durations)
+        self.n_events_ = int(events.sum())
+        self.median_ = self.quantile(0.5)
+        self.median_ci_ = self.quantile_ci(0.5)
+        return self
+
+    def _step(self, column: str, times) -> np.ndarray:
+        t = np.asarray(times, float)
+        idx = np.searchsorted(self.table_["t"].to_numpy(), t, side="right") - 1
+        values = self.table_[column].to_numpy()
+        return np.where(idx >= 0, values[np.clip(idx, 0, None)], 1.0)
+
+    def survival(self, times) -> np.ndarray:
+        """Estimated share still active at tenure ``times`` (a right-continuous step function)."""
+        return self._step("survival", times)
+
+    def survival_ci(self, times) -> tuple[np.ndarray, np.ndarray]:
+        """Pointwise (lower, upper) interval of :meth:`survival` at ``times``."""
+        return self._step("lower", times), self._step("upper", times)
+
+    def quantile(self, p: float) -> float:
+        """Tenure by which a share ``p`` of customers has churned (p = 0.5: median), periods."""
+        value = self.survfunc_.quantile(p)
+        return float("nan") if value is None else float(value)
+
+    def quantile_ci(self, p: float) -> tuple[float, float]:
+        """Interval for :meth:`quantile` (NaN bound = not reached within the data)."""
+        low, high = self.survfunc_.quantile_ci(p, alpha=1.0 - self.level, method="cloglog")
+        return (float("nan") if low is None else float(low), float("nan") if high is None else float(high))
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The survival table (see class docstring)."""
+        return self.table_
+
+    def at(self, times) -> pd.DataFrame:
+        """Survival with interval at the requested tenures (e.g. 3, 6, 12 months)."""
+        times = np.asarray(times, float)
+        lower, upper = self.survival_ci(times)
+        return pd.DataFrame({"survival": self.survival(times), "lower": lower, "upper": upper},
+                            index=pd.Index(times, name="t"))
+
+
+def log_rank(durations, events, groups, entry=None, weighting: str = "logrank", fh_p: float = 1.0) -> dict:
+    """Test whether groups share one survival curve (statsmodels ``survdiff``).
+
+    ``weighting``: one of :data:`LOG_RANK_WEIGHTS`. Returns a dict with ``test``, ``chisq``,
+    ``df`` (number of groups − 1) and ``p``.
+    """
+    from statsmodels.duration.survfunc import survdiff
+
+    if weighting not in LOG_RANK_WEIGHTS:
+        raise ValueError(f"unknown weighting {weighting!r}; choose from {sorted(LOG_RANK_WEIGHTS)}")
+    weight_type = LOG_RANK_WEIGHTS[weighting][0]
+    kwargs = {"fh_p": fh_p} if weight_type == "fh" else {}
+    groups = np.asarray(groups)
+    chisq, p = survdiff(np.asarray(durations, float), np.asarray(events, float), groups,
+                        weight_type=weight_type, entry=None if entry is None else np.asarray(entry, float), **kwargs)
+    return {"test": weighting, "chisq": float(chisq), "df": int(len(np.unique(groups)) - 1), "p": float(p)}
+
+
+def log_rank_table(durations, events, groups, entry=None) -> pd.DataFrame:
+    """All weighted variants of :func:`log_rank`, one row each."""
+    rows = [log_rank(durations, events, groups, entry=entry, weighting=w) for w in LOG_RANK_WEIGHTS]
+    return pd.DataFrame(rows).set_index("test")

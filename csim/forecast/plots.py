@@ -1,0 +1,102 @@
+"""Figures for forecasts. matplotlib is imported inside each function (``csim`` stays light);
+each takes ``ax=None`` (a new figure) and returns the axes it drew on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _axes(ax):
+    if ax is None:
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(7, 4.5))
+    return ax
+
+
+def plot_km(km, ax=None, label: str | None = None, color=None):
+    """Kaplan–Meier step curve with its pointwise band (tenure on x, share active on y)."""
+    ax = _axes(ax)
+    table = km.table_
+    t = np.r_[0.0, table["t"].to_numpy()]
+    s = np.r_[1.0, table["survival"].to_numpy()]
+    lo = np.r_[1.0, table["lower"].to_numpy()]
+    hi = np.r_[1.0, table["upper"].to_numpy()]
+    line, = ax.step(t, s, where="post", label=label or km.label or "Kaplan–Meier", color=color, linewidth=1.8)
+    ax.fill_between(t, lo, hi, step="post", alpha=0.2, color=line.get_color(), linewidth=0)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("share of customers still active")
+    return ax
+
+
+def plot_survival(km=None, fits: dict | None = None, times=None, ax=None, unit: str = "months", title: str | None = None):
+    """Kaplan–Meier (with band) and each fitted model's curve overlaid (``fits``: name → model)."""
+    ax = _axes(ax)
+    if km is not None:
+        plot_km(km, ax=ax, color="black")
+    if times is None:
+        end = km.table_["t"].max() if km is not None else 12.0
+        times = np.linspace(0, end, 200)
+    for name, model in (fits or {}).items():
+        ax.plot(times, model.survival(times), label=name, linewidth=1.2)
+    ax.set_xlabel(f"tenure ({unit})")
+    ax.set_title(title or "Survival: Kaplan–Meier and fitted models")
+    ax.legend(frameon=False, fontsize=8)
+    return ax
+
+
+def plot_groups(curves: dict, ax=None, unit: str = "months", title: str | None = None):
+    """One Kaplan–Meier curve with band per group (``curves``: label → fitted KaplanMeier)."""
+    ax = _axes(ax)
+    for label, km in curves.items():
+        plot_km(km, ax=ax, label=str(label))
+    ax.set_xlabel(f"tenure ({unit})")
+    ax.set_title(title or "Survival by group")
+    ax.legend(frameon=False, fontsize=8)
+    return ax
+
+
+def plot_projection(bands: dict, observed: pd.Series | None = None, fit_end: float | None = None, ax=None,
+                    unit: str = "months", ylabel: str = "share of customers still active", title: str | None = None):
+    """Projected curves with bands (``bands``: name → DataFrame with a value column, lower, upper).
+
+    ``observed``: the data (index = period) drawn as points; ``fit_end``: the last period used
+    for fitting, marked by a vertical line.
+    """
+    ax = _axes(ax)
+    for name, band in bands.items():
+        value = band.columns[0]
+        line, = ax.plot(band.index, band[value], label=name, linewidth=1.4)
+        ax.fill_between(band.index, band["lower"], band["upper"], alpha=0.18, color=line.get_color(), linewidth=0)
+    if observed is not None:
+        ax.plot(observed.index, observed.to_numpy(), "ko", markersize=3.5, label="observed")
+    if fit_end is not None:
+        ax.axvline(fit_end, color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel(f"tenure ({unit})")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or "Projection with 95 % bands")
+    ax.legend(frameon=False, fontsize=8)
+    return ax
+
+
+def plot_forest(summary: pd.DataFrame, ax=None, title: str | None = None):
+    """Hazard ratios with intervals on a log axis (``summary``: :attr:`CoxPH.summary`)."""
+    ax = _axes(ax)
+    lower_col = [c for c in summary.columns if c.startswith("hr_lower")][0]
+    upper_col = [c for c in summary.columns if c.startswith("hr_upper")][0]
+    y = np.arange(len(summary))[::-1]
+    hr = summary["hazard_ratio"].to_numpy()
+    ax.errorbar(hr, y, xerr=[hr - summary[lower_col].to_numpy(), summary[upper_col].to_numpy() - hr],
+                fmt="o", color="black", ecolor="grey", capsize=3)
+    ax.axvline(1.0, color="grey", linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_yticks(y)
+    ax.set_yticklabels(summary.index)
+    ax.set_xlabel("hazard ratio of churn (log scale; < 1 = churns less)")
+    ax.set_title(title or "Cox model: hazard ratios with 95 % intervals")
+    return ax
