@@ -192,11 +192,11 @@ def load_subscription_table(path, as_of: str, id_column: str = "customer_id", st
     if any row has an empty end or ends after ``as_of``. Rows starting after ``as_of`` are
     dropped (they did not exist yet). Other ``columns`` are taken from each customer's first row.
     """
+    cutoff = parse_date(as_of, "--as-of")
     frame = read_table(path)
     require_columns(frame, [id_column, start, end, *columns], path)
     if len(frame) == 0:
         raise InputError(path, None, "the table has no rows")
-    cutoff = parse_date(as_of, "--as-of")
     starts = _date_column(frame, start, path, allow_blank=False)
     ends = _date_column(frame, end, path, allow_blank=True)
     backwards = (ends < starts).to_numpy()

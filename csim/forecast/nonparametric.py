@@ -41,7 +41,11 @@ class KaplanMeier:
         self.level = level
         durations = np.asarray(durations, float)
         events = np.asarray(events, float)
-        self.survfunc_ = sf = SurvfuncRight(durations, events, entry=None if entry is None else np.asarray(entry, float))
+        # statsmodels takes log(0) once the curve reaches 0; the resulting inf/NaN standard
+        # errors are handled below, so its floating-point warnings are noise here.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.survfunc_ = sf = SurvfuncRight(durations, events,
+                                                entry=None if entry is None else np.asarray(entry, float))
         z = stats.norm.ppf(0.5 + level / 2.0)
         surv = np.asarray(sf.surv_prob, float)
         se = np.asarray(sf.surv_prob_se, float)
@@ -83,7 +87,8 @@ class KaplanMeier:
 
     def quantile_ci(self, p: float) -> tuple[float, float]:
         """Interval for :meth:`quantile` (NaN bound = not reached within the data)."""
-        low, high = self.survfunc_.quantile_ci(p, alpha=1.0 - self.level, method="cloglog")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            low, high = self.survfunc_.quantile_ci(p, alpha=1.0 - self.level, method="cloglog")
         return (float("nan") if low is None else float(low), float("nan") if high is None else float(high))
 
     @property
@@ -112,12 +117,19 @@ def log_rank(durations, events, groups, entry=None, weighting: str = "logrank", 
     weight_type = LOG_RANK_WEIGHTS[weighting][0]
     kwargs = {"fh_p": fh_p} if weight_type == "fh" else {}
     groups = np.asarray(groups)
-    chisq, p = survdiff(np.asarray(durations, float), np.asarray(events, float), groups,
-                        weight_type=weight_type, entry=None if entry is None else np.asarray(entry, float), **kwargs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chisq, p = survdiff(np.asarray(durations, float), np.asarray(events, float), groups,
+                            weight_type=weight_type, entry=None if entry is None else np.asarray(entry, float), **kwargs)
     return {"test": weighting, "chisq": float(chisq), "df": int(len(np.unique(groups)) - 1), "p": float(p)}
 
 
 def log_rank_table(durations, events, groups, entry=None) -> pd.DataFrame:
-    """All weighted variants of :func:`log_rank`, one row each."""
-    rows = [log_rank(durations, events, groups, entry=entry, weighting=w) for w in LOG_RANK_WEIGHTS]
+    """All weighted variants of :func:`log_rank`, one row each.
+
+    With left truncation the Fleming–Harrington row is left out: statsmodels' weights then take
+    the log of a zero-size risk set and return NaN.
+    """
+    truncated = entry is not None and np.any(np.asarray(entry, float) > 0)
+    rows = [log_rank(durations, events, groups, entry=entry, weighting=w) for w in LOG_RANK_WEIGHTS
+            if not (truncated and w == "fleming-harrington")]
     return pd.DataFrame(rows).set_index("test")
