@@ -128,8 +128,8 @@ class Account:
 
     def _q_cost(self, bonus: float) -> float:
         """Churn budget spent by one renewal decision at the current health: −log(1 − q(h))."""
-        seg, hc = self.seg, self.world.scenario.health
-        x = seg.churn_logit - hc.churn_effect * (self.health - hc.reference) - bonus
+        w = self.world
+        x = self.seg.churn_logit - w.churn_effect * (self.health - w.health_reference) - bonus
         if x == -INF:
             return 0.0
         if x == INF:
@@ -161,12 +161,20 @@ class Account:
             self.spare[slot] = budget
 
     def _health_rates(self, now: float) -> None:
-        """Re-rate every clock that depends on health, then re-plan the next churn decision."""
-        seg, hc = self.seg, self.world.scenario.health
-        d = self.health - hc.reference
-        self._set_rate(T_EXPANSION, seg.expansion_per_day * math.exp(hc.expansion_effect * d), now)
-        self._set_rate(T_CONTRACTION, seg.contraction_per_day * math.exp(-hc.contraction_effect * d), now)
-        self._set_rate(T_REFERRAL, seg.referral_per_day * math.exp(hc.referral_effect * d), now)
+        """Re-rate every clock that depends on health, then re-plan the next churn decision.
+
+        Inlined clock rescaling (this runs at every health move, the most frequent event).
+        """
+        seg = self.seg
+        d = self.health - self.world.health_reference
+        times, rates, spare = self.times, self.rates, self.spare
+        exp = math.exp
+        for slot, base, beta in seg.health_clocks:
+            rate = base * exp(beta * d)
+            old = rates[slot]
+            t = times[slot]
+            rates[slot] = rate
+            times[slot] = now + ((t - now) * old if old > 0.0 and t < INF else spare[slot]) / rate
         if not seg.has_renewal_events and not self.intent and self.mrr > 0:
             self._plan_monthly_decision(now)
 
@@ -356,17 +364,18 @@ class Account:
         old = self.health
         new = clip_health(value)
         if new != old:
-            self._settle_monthly(now)
+            if not self.seg.has_renewal_events:
+                self._settle_monthly(now)
             self.health = new
             self._health_rates(now)
             if self.world.policy.health_plays:
                 self.world.policy.on_health_change(self, old, now)
 
     def _health_move(self, now: float) -> None:
-        hc = self.world.scenario.health
+        w = self.world
         self._rearm(T_REVIEW, S.U_REVIEW, now)
-        shock = hc.shock_sd * self.dice.z(S.Z_REVIEW_SHOCK)
-        self.set_health(self.health + hc.reversion * (self.target - self.health) + shock, now)
+        shock = w.shock_sd * self.dice.z(S.Z_REVIEW_SHOCK)
+        self.set_health(self.health + w.reversion * (self.target - self.health) + shock, now)
 
     def expand(self, now: float, mean_size: float) -> None:
         """An expansion of mean fractional size ``mean_size`` (log-normal)."""

@@ -10,7 +10,7 @@ import numpy as np
 import simpy
 
 from csim.engine import streams as S
-from csim.engine.account import Account
+from csim.engine.account import T_CONTRACTION, T_EXPANSION, T_REFERRAL, Account
 from csim.engine.cs_team import CSTeam
 from csim.engine.pipeline import draw_marketing_leads
 from csim.engine.policy import Policy
@@ -32,7 +32,7 @@ class SegmentParams:
 
     __slots__ = ("name", "mrr_median", "mrr_sigma", "term_days", "notice_days", "has_renewal_events", "uplift",
                  "churn_logit", "expansion_per_day", "expansion_size", "contraction_per_day", "contraction_size",
-                 "payment_failure_per_day", "referral_per_day", "source")
+                 "payment_failure_per_day", "referral_per_day", "source", "health_clocks")
 
     def __init__(self, seg: Segment, scenario: Scenario):
         self.source = seg
@@ -50,6 +50,13 @@ class SegmentParams:
         self.contraction_size = seg.contraction_size
         self.payment_failure_per_day = seg.payment_failure_rate / 365.25
         self.referral_per_day = seg.referral_rate / 365.25
+        # (clock slot, base rate per day, log-rate per unit of health above reference) of the
+        # clocks health drives; clocks with a zero base rate never fire and are left out.
+        h = scenario.health
+        self.health_clocks = tuple((slot, base, beta) for slot, base, beta in (
+            (T_EXPANSION, self.expansion_per_day, h.expansion_effect),
+            (T_CONTRACTION, self.contraction_per_day, -h.contraction_effect),
+            (T_REFERRAL, self.referral_per_day, h.referral_effect)) if base > 0.0)
 
 
 class World:
@@ -69,6 +76,10 @@ class World:
         self.onboarding_days = scenario.onboarding.window_days
         self.renewal_window_days = scenario.renewal.window_days
         self.reviews_per_day = scenario.health.reviews_per_year / 365.25
+        # Health parameters as plain floats: the hot path reads them at every health move.
+        h = scenario.health
+        self.health_reference, self.churn_effect = h.reference, h.churn_effect
+        self.reversion, self.shock_sd = h.reversion, h.shock_sd
         plays = scenario.strategy.plays
         self.request_plays: list[tuple[int, Play]] = [(i, p) for i, p in enumerate(plays) if p.trigger == "request"]
         self.has_window_plays = any(p.trigger == "renewal_window" for p in plays)
