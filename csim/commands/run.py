@@ -20,8 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a scenario value, e.g. --set cs_team.headcount=4 (repeatable)")
     parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--executor", choices=("serial", "joblib", "dask"), default="serial",
-                        help="where replications run (results are identical either way)")
+    parser.add_argument("--executor", choices=("auto", "serial", "joblib", "dask"), default="auto",
+                        help="where replications run; results are identical either way "
+                             "(auto: local processes when there are several replications)")
     parser.add_argument("--workers", type=int, default=None, help="local worker processes (joblib / dask)")
     parser.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -61,13 +62,13 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_run(scenario, reps: int, seed: int, out: Path, *, executor: str = "serial", workers=None,
+def write_run(scenario, reps: int, seed: int, out: Path, *, executor: str = "auto", workers=None,
               scheduler=None, progress: bool = True, source: str | None = None) -> dict:
     """Simulate and write every output file of a run into ``out``; return the summary."""
     from csim import __version__
     from csim.engine.runner import simulate
     from csim.io import atomic_path, atomic_write_text
-    from csim.metrics import check_mrr_bridge, monthly, summary as summarise
+    from csim.metrics import check_mrr_bridge, cohort_retention, monthly, summary as summarise
     from csim.plots import save_run_figures
     from csim.report import write_run_report
     from csim.tables import write_parquet
@@ -91,6 +92,9 @@ def write_run(scenario, reps: int, seed: int, out: Path, *, executor: str = "ser
     result["provenance"] = provenance
     with atomic_path(out / "monthly.csv") as tmp:
         table.to_csv(tmp, index=False)
+    for value in ("logos", "revenue"):
+        with atomic_path(out / f"cohort_retention_{value}.csv") as tmp:
+            cohort_retention(records, value=value).to_csv(tmp)
     write_parquet(records, "events", out / "events.parquet")
     write_parquet(records, "accounts", out / "accounts.parquet")
     figures = save_run_figures(table, out)

@@ -19,7 +19,7 @@ from csim.io import atomic_path
 from csim.records import TABLES, Records
 from csim.scenario.model import Scenario
 
-Executor = Literal["serial", "joblib", "dask"]
+Executor = Literal["auto", "serial", "joblib", "dask"]
 
 
 def _checkpoint_file(checkpoint_dir: Path, scenario: Scenario, seed: int, replication: int) -> Path:
@@ -41,8 +41,8 @@ def _load(path: Path, scenario: Scenario) -> Records:
                    meta=run_meta(scenario), **tables)
 
 
-def _one(scenario: Scenario, replication: int, seed: int, checkpoint: str | None) -> Records:
-    records = simulate_replication(scenario, replication, seed)
+def _one(scenario: Scenario, replication: int, seed: int, checkpoint: str | None, on_month=None) -> Records:
+    records = simulate_replication(scenario, replication, seed, on_month)
     if checkpoint is not None:
         _save(records, Path(checkpoint))
     return records
@@ -53,7 +53,7 @@ def simulate(
     replications: int | Iterable[int] | None = None,
     seed: int | None = None,
     *,
-    executor: Executor = "serial",
+    executor: Executor = "auto",
     workers: int | None = None,
     scheduler: str | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
@@ -68,8 +68,9 @@ def simulate(
     seed:
         Root seed; default the scenario's.
     executor:
-        ``"serial"`` (one process), ``"joblib"`` (local processes) or ``"dask"`` (a
-        ``dask.distributed`` cluster at ``scheduler``, or a local one of ``workers`` processes).
+        ``"serial"`` (one process), ``"joblib"`` (local processes), ``"dask"`` (a
+        ``dask.distributed`` cluster at ``scheduler``, or a local one of ``workers`` processes), or
+        ``"auto"``: joblib when there are several replications and more than one worker, else serial.
     workers:
         Local processes for joblib / a local Dask cluster (default: CPU count).
     checkpoint_dir:
@@ -91,20 +92,25 @@ def simulate(
             if path.exists():
                 done[r] = _load(path, scenario)
     todo = [r for r in reps if r not in done]
-    bar = tqdm(total=len(reps), initial=len(done), unit="rep", desc=scenario.name, delay=1.0, disable=not progress)
+    workers = workers or os.cpu_count() or 1
+    if executor == "auto":
+        executor = "joblib" if len(todo) > 1 and workers > 1 else "serial"
+    months = scenario.horizon_months
+    # Counted in simulated months so that even a single long replication shows progress.
+    bar = tqdm(total=len(reps) * months, initial=len(done) * months, unit="month", desc=scenario.name,
+               delay=1.0, disable=not progress)
     try:
         if executor == "serial" or len(todo) <= 1:
             for r in todo:
-                done[r] = _one(scenario, r, seed, paths[r])
-                bar.update(1)
+                done[r] = _one(scenario, r, seed, paths[r], on_month=lambda: bar.update(1))
         elif executor == "joblib":
             from joblib import Parallel, delayed
 
-            jobs = Parallel(n_jobs=workers or os.cpu_count() or 1, return_as="generator")(
+            jobs = Parallel(n_jobs=min(workers, len(todo)), return_as="generator")(
                 delayed(_one)(scenario, r, seed, paths[r]) for r in todo)
             for r, records in zip(todo, jobs):
                 done[r] = records
-                bar.update(1)
+                bar.update(months)
         elif executor == "dask":
             _run_dask(scenario, todo, seed, paths, done, bar, workers, scheduler)
         else:
@@ -119,14 +125,14 @@ def _run_dask(scenario, todo, seed, paths, done, bar, workers, scheduler) -> Non
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
     client = Client(scheduler or cluster)
     try:
         futures = {client.submit(_one, scenario, r, seed, paths[r], pure=False): r for r in todo}
         for future in as_completed(futures):
             done[futures[future]] = future.result()
-            bar.update(1)
+            bar.update(scenario.horizon_months)
     finally:
         client.close()
         if cluster is not None:
