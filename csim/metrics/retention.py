@@ -127,7 +127,8 @@ def cohort_retention(records: Records, value: Literal["logos", "revenue"] = "log
     if value not in ("logos", "revenue"):
         raise ValueError(f"value must be 'logos' or 'revenue', not {value!r}")
     n = records.horizon_months
-    tables = [_cohort_table(mrr_matrix(records, r, n), value) for r in replications_of(records)]
+    # A replication without acquisition cohorts adds nothing (and pandas deprecates empty concat parts).
+    tables = [t for t in (_cohort_table(mrr_matrix(records, r, n), value) for r in replications_of(records)) if len(t)]
     columns = pd.Index(np.arange(n), name="months_since")
     if not tables:
         return pd.DataFrame(index=pd.Index([], name="cohort", dtype=np.int64), columns=columns, dtype=float)
