@@ -57,6 +57,7 @@ def maximise(
     if not np.isfinite(result.fun):
         raise RuntimeError("the log-likelihood is not finite at any point the optimiser tried")
     # Newton polishing: BFGS stops on a gradient tolerance that leaves ~1e-6 relative error.
+    current = loglik(theta)
     for _ in range(8):
         information = observed_information(loglik, theta, score)
         gradient = _score_or_numeric(loglik, theta, score)
@@ -65,12 +66,13 @@ def maximise(
         except np.linalg.LinAlgError:
             break
         candidate = theta + step
-        if not np.isfinite(loglik(candidate)) or loglik(candidate) < loglik(theta) - 1e-9 * abs(loglik(theta)):
+        value = loglik(candidate)
+        if not np.isfinite(value) or value < current - 1e-9 * abs(current):
             break
-        theta = candidate
-        if np.max(np.abs(step)) < 1e-12:
+        theta, current = candidate, value
+        if np.max(np.abs(step)) < 1e-10:
             break
-    return theta, float(loglik(theta))
+    return theta, float(current)
 
 
 def _score_or_numeric(loglik, theta, score):
