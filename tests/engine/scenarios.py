@@ -50,6 +50,31 @@ QUIET: dict[str, Any] = {
 }
 
 
+_SEGMENT = {"lead_share": 0.5, "mrr_median": 100.0, "annual_churn": 0.35, "expansion_rate": 0.5,
+            "contraction_rate": 0.2, "payment_failure_rate": 0.1, "referral_rate": 0.3, "mrr_sigma": 0.6,
+            "good_fit_share": 0.6, "conversion": 0.3}
+#: Two segments (monthly and annual), leads, an initial book, every MRR movement, and CS plays on a
+#: team of one that cannot keep up: touches expire, so headcount changes what happens.
+CS_WORLD: dict[str, Any] = dict(
+    segments=[{**_SEGMENT, "name": "monthly", "term_months": 1}, {**_SEGMENT, "name": "annual", "term_months": 12}],
+    horizon_months=24, seed=99,
+    acquisition={"leads_per_month": 30.0},
+    initial_book={"customers": 300, "max_tenure_months": 24.0},
+    health={"reviews_per_year": 4.0, "churn_effect": 4.0, "initial_sd": 0.1},
+    onboarding={"first_value_prob": 0.6},
+    reactivation={"prob_voluntary": 0.05, "prob_involuntary": 0.2},
+    cs_team={"headcount": 1},
+    strategy={"name": "cs", "plays": [
+        {"touch": "health_intervention", "trigger": "health_below", "threshold": 0.45, "csm_hours": 8.0,
+         "deadline_days": 14.0, "effect": {"health": 0.15, "target_health": 0.1}},
+        {"touch": "renewal_call", "trigger": "renewal_window", "csm_hours": 6.0, "deadline_days": 14.0,
+         "effect": {"renewal_logodds": 1.0}},
+        {"touch": "save_attempt", "trigger": "churn_intent", "csm_hours": 2.0, "priority": 0,
+         "effect": {"save_prob": 0.5}},
+    ]},
+)
+
+
 def scenario(segment: Mapping[str, Any] | None = None, **sections: Any) -> Scenario:
     """QUIET with ``segment`` merged into its one segment and ``sections`` merged at the top."""
     data = merge(QUIET, sections)
