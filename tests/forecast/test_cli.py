@@ -160,7 +160,7 @@ def test_bad_command_line_values(tmp_path, capsys, customer_csv, argv, message):
     assert err == message
 
 
-def test_bad_date_unparsable_as_of_beats_missing_columns(tmp_path, capsys):
+def test_table_of_unknown_shape_says_how_to_read_it(tmp_path, capsys):
     # A file that is neither a customer nor an account table: say how to read it.
     path = tmp_path / "x.csv"
     path.write_text("a,b\n1,2\n")
