@@ -196,11 +196,11 @@ class Account:
         """Monthly plans: skip the decisions where nothing happens (exact for constant health)."""
         j = self.decision_j
         left = self.budget - self.spent
-        first = self._q_cost(self.bonus)
+        rest = self._q_cost(0.0)
+        first = self._q_cost(self.bonus) if self.bonus else rest
         if first >= left:
             n = 1
         else:
-            rest = self._q_cost(0.0)
             # smallest n with first + (n-1)·rest >= left
             n = INF if rest <= 0.0 else 1 + math.ceil((left - first) / rest)
         self.times[T_DECISION] = INF if n == INF else self._decision_time(j + n - 1)
