@@ -18,6 +18,7 @@ from csim.errors import InputError
 SUBCOMMAND_MODULES = (
     "csim.commands.run",
     "csim.commands.schema",
+    "csim.commands.compare",
     "csim.forecast.cli",
 )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -65,11 +64,11 @@ def run_command(args: argparse.Namespace) -> int:
 def write_run(scenario, reps: int, seed: int, out: Path, *, executor: str = "auto", workers=None,
               scheduler=None, progress: bool = True, source: str | None = None) -> dict:
     """Simulate and write every output file of a run into ``out``; return the summary."""
-    from csim import __version__
     from csim.engine.runner import simulate
     from csim.io import atomic_path, atomic_write_text
     from csim.metrics import check_mrr_bridge, cohort_retention, monthly, summary as summarise
     from csim.plots import save_run_figures
+    from csim.provenance import run_provenance, write_json
     from csim.report import write_run_report
     from csim.tables import write_parquet
 
@@ -79,16 +78,7 @@ def write_run(scenario, reps: int, seed: int, out: Path, *, executor: str = "aut
     table = monthly(records)
     check_mrr_bridge(table)
     result = summarise(records, table)
-    provenance = {
-        "package_version": __version__,
-        "scenario_name": scenario.name,
-        "scenario_file": str(source) if source else None,
-        "scenario_hash": scenario.content_hash(),
-        "strategy": scenario.strategy.name,
-        "seed": seed,
-        "replications": reps,
-        "horizon_months": scenario.horizon_months,
-    }
+    provenance = run_provenance(scenario, seed, reps, source)
     result["provenance"] = provenance
     with atomic_path(out / "monthly.csv") as tmp:
         table.to_csv(tmp, index=False)
@@ -99,14 +89,7 @@ def write_run(scenario, reps: int, seed: int, out: Path, *, executor: str = "aut
     write_parquet(records, "accounts", out / "accounts.parquet")
     figures = save_run_figures(table, out)
     write_run_report(out, result, figures, provenance)
-    atomic_write_text(out / "summary.json", json.dumps(result, indent=2, default=_json_default, allow_nan=True))
+    write_json(out / "summary.json", result)
     atomic_write_text(out / "scenario.json", scenario.model_dump_json(indent=2))
     return result
 
-
-def _json_default(value):
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
