@@ -26,6 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--executor", choices=("serial", "joblib", "dask"), default="joblib",
                         help="where replications run (results are identical either way)")
     parser.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
+    parser.add_argument("--survival-reps", type=int, default=10, metavar="N",
+                        help="replications pooled in the survival comparison (default 10; 0 = all)")
     parser.add_argument("--no-survival", action="store_true", help="skip the Kaplan–Meier / log-rank / Cox comparison")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     parser.set_defaults(handler=compare_command)
@@ -59,6 +61,8 @@ def compare_command(args: argparse.Namespace) -> int:
         raise InputError(first, "--seed", "must be a non-negative integer")
     if args.workers is not None and args.workers < 1:
         raise InputError(first, "--workers", "must be at least 1")
+    if args.survival_reps < 0:
+        raise InputError(first, "--survival-reps", "must be 0 (all) or a positive number")
     horizons = {s.horizon_months for s in scenarios}
     if len(horizons) > 1:
         raise InputError(first, "horizon_months", f"scenarios differ in horizon_months {sorted(horizons)}; "
@@ -71,6 +75,7 @@ def compare_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     result = compare_scenarios(scenarios, reps, seed, out, sources=args.scenarios, executor=args.executor,
                                workers=args.workers, progress=not args.no_progress, survival=not args.no_survival,
+                               survival_replications=args.survival_reps or None,
                                small_team_command=_small_team_command(args, max(s.cs_team.headcount for s in scenarios)))
     elapsed = time.perf_counter() - started
     from csim.compare.report import format_difference

@@ -40,6 +40,7 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.PathLike, *,
                       sources: Sequence[str | None] | None = None, executor: str = "joblib",
                       workers: int | None = 2, progress: bool = True, survival: bool = True,
+                      survival_replications: int | None = 10,
                       small_team_command: str | None = None) -> dict:
     """Simulate ``scenarios`` on common random numbers and write every comparison output into ``out``.
 
@@ -48,7 +49,9 @@ def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.P
     random numbers), ``survival.json`` and ``survival_km.csv`` (Kaplan–Meier, log-rank, Cox,
     paired accounts), ``monthly.csv`` and ``cohort_revenue.csv`` (with a ``scenario`` column),
     the figures and ``report.md``. Replications are checkpointed under ``out/.replications``
-    (a rerun resumes). Returns the ``comparison.json`` content.
+    (a rerun resumes). The survival comparison pools the first ``survival_replications``
+    replications (None = all; see :func:`csim.compare.survival.survival_comparison`).
+    Returns the ``comparison.json`` content.
     """
     from csim.compare.cohort import starting_cohort_revenue
     from csim.compare.figures import save_comparison_figures
@@ -70,7 +73,7 @@ def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.P
     timing["paired_statistics"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    surv = survival_comparison(runs) if survival and len(runs) > 1 else None
+    surv = survival_comparison(runs, replications=survival_replications) if survival and len(runs) > 1 else None
     if surv is not None:
         write_json(out / "survival.json", survival_json(surv))
         _write_csv(km_long_table(surv), out / "survival_km.csv")

@@ -188,7 +188,10 @@ def render_comparison_report(outdir: str | os.PathLike, stats: Mapping, survival
               "## Each scenario", "", *_means_table(stats, labels), "",
               f"CS ROI: {CS_ROI_DEFINITION}", ""]
     if survival is not None:
-        lines += ["## Survival of accounts", "", *_survival_section(survival), ""]
+        lines += ["## Survival of accounts", "",
+                  f"Accounts of the first {survival['replications']} replications of each scenario, pooled; tenure in "
+                  "months; the initial book enters at its tenure on day 0 (left truncation).", "",
+                  *_survival_section(survival), ""]
     lines += ["## Figures", ""]
     for figure in figures:
         figure = Path(figure)
