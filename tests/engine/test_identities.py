@@ -157,7 +157,7 @@ def _check_monthly(rec) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(scenarios())
 def test_engine_identities(scn):
-    rec = simulate(scn, progress=False)
+    rec = simulate(scn, executor="serial", progress=False)
     _check_account_continuity(rec)
     _check_accounts(rec)
     _check_monthly(rec)

@@ -11,6 +11,7 @@ import csim.engine.runner as runner
 from csim.cli import main
 from tests.engine.scenarios import TINY_TOML
 
+SETS = ("--set", "cs_team.headcount=4", "--set", "segments.smb.annual_churn=0.2")
 FILES = ("summary.json", "monthly.csv", "events.parquet", "accounts.parquet", "report.md", "scenario.json",
          "mrr.png", "mrr_movements.png", "customers.png", "nrr.png")
 
@@ -21,7 +22,7 @@ def first_run(tmp_path_factory):
     scenario = root / "tiny.toml"
     scenario.write_text(TINY_TOML, encoding="utf-8")
     out = root / "out"
-    status = main(["run", str(scenario), "--out", str(out), "--no-progress"])
+    status = main(["run", str(scenario), "--out", str(out), "--no-progress", *SETS])
     return status, scenario, out
 
 
@@ -52,10 +53,18 @@ def test_summary_carries_provenance(first_run):
     summary = json.loads((out / "summary.json").read_text())
     prov = summary["provenance"]
     assert prov["package_version"] == __version__
-    assert prov["scenario_hash"] == load_scenario(scenario).content_hash()
+    assert prov["scenario_hash"] == load_scenario(scenario, ["cs_team.headcount=4", "segments.smb.annual_churn=0.2"]).content_hash()
+    assert prov["scenario_hash"] != load_scenario(scenario).content_hash()
     assert prov["seed"] == 11
     assert prov["replications"] == 2
     assert prov["horizon_months"] == 3
+
+
+def test_set_overrides_reach_the_run(first_run):
+    _, _, out = first_run
+    used = json.loads((out / "scenario.json").read_text())
+    assert used["cs_team"]["headcount"] == 4 and isinstance(used["cs_team"]["headcount"], int)
+    assert used["segments"][0]["annual_churn"] == 0.2
 
 
 def test_rerun_resumes_from_checkpoints(first_run, monkeypatch, capsys):
@@ -66,10 +75,14 @@ def test_rerun_resumes_from_checkpoints(first_run, monkeypatch, capsys):
     def no_simulation(*args, **kwargs):
         raise AssertionError("a checkpointed replication was simulated again")
 
-    # The rerun must load both replications from .replications, never simulate.
+    checkpoints = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / ".replications").rglob("*.npz")}
+    # The rerun must load both replications from .replications, never simulate (serial, so the
+    # patched function is the one that would run).
     monkeypatch.setattr(runner, "simulate_replication", no_simulation)
-    assert main(["run", str(scenario), "--out", str(out), "--no-progress"]) == 0
+    assert main(["run", str(scenario), "--out", str(out), "--no-progress", "--executor", "serial", *SETS]) == 0
     assert (out / "monthly.csv").read_bytes() == before
+    # Checkpoints are read, not rewritten.
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / ".replications").rglob("*.npz")} == checkpoints
 
 
 def test_partial_checkpoints_resume_to_the_same_result(first_run, tmp_path):
@@ -82,5 +95,5 @@ def test_partial_checkpoints_resume_to_the_same_result(first_run, tmp_path):
     dst = fresh / ".replications" / src.parent.name / src.name
     dst.parent.mkdir(parents=True)
     dst.write_bytes(src.read_bytes())
-    assert main(["run", str(scenario), "--out", str(fresh), "--no-progress"]) == 0
+    assert main(["run", str(scenario), "--out", str(fresh), "--no-progress", *SETS]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(fresh / "monthly.csv"), before)

@@ -24,6 +24,7 @@ from csim.scenario import per_term_churn
 from tests.engine.scenarios import scenario
 
 N = 4000
+YEAR = 365.25
 Z = 4.0  # standard errors allowed per check (see module docstring)
 
 
@@ -109,3 +110,28 @@ def test_voluntary_churn_is_geometric_at_term_ends(term_months, horizon_months):
     assert np.allclose(churns - intents[: churns.size], notice, atol=1e-9)
     # Intents given in the last notice period before the horizon have no churn yet.
     assert np.all(intents[churns.size:] >= scn.horizon_days - notice - 1e-9)
+
+
+@pytest.mark.parametrize(("health", "churn_effect"), [(0.5, 0.0), (0.3, 4.0), (0.8, 2.0)])
+def test_initial_book_faces_one_decision_a_year_at_its_own_term_ends(health, churn_effect):
+    # An installed base of annual contracts with tenures spread over 3 years: every account has
+    # exactly one renewal decision in [0, 1 year), 30 days before its own term end, and decisions
+    # before day 0 are history. So the share churned by day 365.25 + 30 is the per-term
+    # probability q(h) = expit(logit(q0) − β(h − reference)) at the account's (constant) health.
+    p = 0.2
+    scn = scenario(
+        segment={"annual_churn": p},
+        horizon_months=14, seed=404, initial_book={"customers": N, "max_tenure_months": 36.0},
+        health={"initial_good_fit": health, "churn_effect": churn_effect},
+        onboarding={"value_gain": 0.0, "miss_penalty": 0.0},
+    )
+    rec = simulate_replication(scn, 0)
+    acc = rec.accounts
+    assert np.all(acc["start"] <= 0.0) and acc["start"].min() < -2 * 365.25
+    logit_q = math.log(p / (1.0 - p)) - churn_effect * (health - scn.health.reference)
+    q = 1.0 / (1.0 + math.exp(-logit_q))
+    churned_first_year = float(np.mean(acc["churned"] & (acc["end"] < YEAR + 30.0)))
+    _assert_close(1.0 - churned_first_year, 1.0 - q, N, f"renewal share at health {health}")
+    # Each churn is on the account's own term end: start + k years.
+    k = (acc["end"] - acc["start"])[acc["churned"]] / YEAR
+    assert np.allclose(k, np.round(k), rtol=0.0, atol=1e-9)
