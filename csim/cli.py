@@ -12,7 +12,7 @@ import sys
 from importlib import import_module
 
 from csim import __version__
-from csim.errors import InputError
+from csim.errors import InputError, LimitError
 
 #: Modules that contribute a subcommand, in the order ``csim --help`` lists them.
 SUBCOMMAND_MODULES = (
@@ -50,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         status = args.handler(args)
     except InputError as exc:
         print(f"csim: error: {exc}", file=sys.stderr)
+        return 2
+    except LimitError as exc:
+        source = getattr(args, "scenario", None) or " ".join(getattr(args, "scenarios", []) or [])
+        print(f"csim: error: {source + ': ' if source else ''}{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("csim: interrupted", file=sys.stderr)

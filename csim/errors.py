@@ -16,3 +16,20 @@ class InputError(Exception):
         self.problem = problem
         location = f"{self.source}: {where}" if where else self.source
         super().__init__(f"{location}: {problem}")
+
+
+class LimitError(Exception):
+    """A run outgrew a safety limit set in the scenario (e.g. runaway referral growth).
+
+    ``key`` names the scenario key that sets the limit; the command line reports it like an
+    input error (one line, exit status 2), since the scenario is what needs changing.
+    """
+
+    def __init__(self, key: str, problem: str):
+        # Both in args: SimPy re-raises a process's exception as type(exc)(*exc.args).
+        super().__init__(key, problem)
+        self.key = key
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.problem}"

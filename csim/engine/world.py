@@ -15,6 +15,7 @@ from csim.engine.cs_team import CSTeam
 from csim.engine.pipeline import draw_marketing_leads
 from csim.engine.policy import Policy
 from csim.engine.recorder import EventLog, TouchLog
+from csim.errors import LimitError
 from csim.records import ACCOUNT_COLUMNS, CHANNELS, EVENT_COLUMNS, LEAD_COLUMNS, LEAD_OUTCOMES, MONTH_DAYS, \
     TOUCH_COLUMNS, Records
 from csim.scenario.model import Play, Scenario, Segment, per_term_churn
@@ -117,6 +118,10 @@ class World:
 
     def _open_account(self, account_id: int, segment: int, channel: int, icp_fit: bool, start: float,
                       dice: S.Dice, opening: bool) -> Account:
+        if len(self.accounts) >= self.scenario.max_accounts:
+            raise LimitError("max_accounts", f"replication {self.replication} passed {self.scenario.max_accounts:,} accounts "
+                             f"at day {self.env.now:.0f}; if referrals drive the growth, lower segments[].referral_rate "
+                             "or referral.conversion, or raise max_accounts")
         acct = Account(self, len(self.accounts), account_id, segment, channel, icp_fit, start, dice)
         self.accounts.append(acct)
         acct.activate(self.env.now, opening)

@@ -215,6 +215,7 @@ class Scenario(_Frozen):
     horizon_months: int = Field(60, ge=1, le=600, description="Simulated months.")
     seed: int = Field(20261124, ge=0, description="Root seed; every random stream is spawned from it.")
     replications: int = Field(10, ge=1, description="Independent replications.")
+    max_accounts: int = Field(1_000_000, ge=1, description="Stop with an error when one replication has more accounts than this: referral growth can be supercritical (each account bringing more than one new account over its life), which grows without bound.")
     segments: tuple[Segment, ...] = Field(default_factory=_default_segments, min_length=1)
     acquisition: Acquisition = Field(default_factory=Acquisition)
     initial_book: InitialBook = Field(default_factory=InitialBook)
