@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 from array import array
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import simpy
@@ -203,13 +205,14 @@ class World:
     # ------------------------------------------------------------------ running
     def run(self, on_month: Callable[[], None] | None = None) -> Records:
         """Simulate ``[0, horizon)`` and return the records. ``on_month`` is called after each month."""
-        self._initial_book()
-        self.env.process(self._marketing_closings())
-        months = self.scenario.horizon_months
-        for m in range(months):
-            self.env.run(until=min((m + 1) * MONTH_DAYS, self.horizon_days))
-            if on_month is not None:
-                on_month()
+        with _quiet_garbage_collector():
+            self._initial_book()
+            self.env.process(self._marketing_closings())
+            months = self.scenario.horizon_months
+            for m in range(months):
+                self.env.run(until=min((m + 1) * MONTH_DAYS, self.horizon_days))
+                if on_month is not None:
+                    on_month()
         return self._records()
 
     def _records(self) -> Records:
@@ -284,6 +287,25 @@ class World:
             "cost": np.concatenate([m_cost, np.array(r["cost"], dtype=float)]),
         }
         return {c: table[c].astype(d, copy=False) for c, d in LEAD_COLUMNS.items()}
+
+
+@contextlib.contextmanager
+def _quiet_garbage_collector() -> Iterator[None]:
+    """Collect cycles rarely while simulating.
+
+    The engine allocates SimPy events at a high rate while every account stays alive, so the
+    default thresholds make the collector walk the whole (growing) population over and over:
+    ~15 % of run time at 10,000 accounts, more at 100,000. Objects alive at the start are frozen
+    out of collection and thresholds raised; both are restored afterwards.
+    """
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def run_meta(scenario: Scenario) -> dict:
