@@ -90,7 +90,7 @@ def _sentence(stats: Mapping, name: str, label: str) -> str | None:
             "cs_roi": "CS ROI"}[name]
     interval = f"95 % interval {format_difference(d['ci_low'], unit)} to {format_difference(d['ci_high'], unit)}"
     certainty = "" if d["excludes_zero"] else " — the interval includes zero, so the sign is not settled"
-    return f"{what} {format_difference(d['mean'], unit)} ({interval}){certainty}"
+    return f"{what} by {format_difference(d['mean'], unit)} ({interval}){certainty}"
 
 
 def _plain_words(stats: Mapping, label: str, survival: Mapping | None) -> str:
