@@ -52,6 +52,11 @@ def winner(metric: Mapping, label: str, reference: str) -> str:
     return label if diff["mean"] * metric["better"] > 0 else reference
 
 
+def _p(p: float) -> str:
+    """A p-value; one that underflowed to 0 is below double precision, not zero."""
+    return "< 1e-300" if p == 0 else f"{p:.3g}"
+
+
 def _name(name: str, metric: Mapping) -> str:
     return f"{name} ({metric['form']})" if metric["form"] else name
 
@@ -139,13 +144,13 @@ def _survival_section(survival: Mapping) -> list[str]:
         lines.append(f"| {label} | {int(row['customers']):,} | {int(row['churned']):,} | {median} | " + " | ".join(cells) + " |")
     lines += ["", "Log-rank tests (statsmodels `survdiff`):", "", "| test | chi² | df | p |", "|---|---:|---:|---:|"]
     for test, row in survival["log_rank"].iterrows():
-        lines.append(f"| {test} | {row['chisq']:.2f} | {int(row['df'])} | {row['p']:.3g} |")
+        lines.append(f"| {test} | {row['chisq']:.2f} | {int(row['df'])} | {_p(row['p'])} |")
     lines += ["", f"Cox model, hazard ratios against {survival['reference']} adjusted for segment "
               f"(concordance {survival['cox_concordance']:.3f}):", "",
               "| covariate | hazard ratio | 95 % interval | p |", "|---|---:|---|---:|"]
     for name, row in survival["cox"].iterrows():
         lines.append(f"| {name} | {row['hazard_ratio']:.3f} | {row['hr_lower_95']:.3f} to {row['hr_upper_95']:.3f} "
-                     f"| {row['p']:.3g} |")
+                     f"| {_p(row['p'])} |")
     paired = survival["paired_accounts"]
     if len(paired):
         lines += ["", f"Paired accounts (same replication and account id as under {survival['reference']}):", "",
@@ -153,7 +158,7 @@ def _survival_section(survival: Mapping) -> list[str]:
                   "| McNemar p |", "|---|---:|---:|---:|---:|"]
         for _, row in paired.iterrows():
             lines.append(f"| {row['scenario']} | {row['matched']:,} | {row['churned_reference_only']:,} | "
-                         f"{row['churned_scenario_only']:,} | {row['mcnemar_p']:.3g} |")
+                         f"{row['churned_scenario_only']:,} | {_p(row['mcnemar_p'])} |")
     lines += ["", "Common random numbers put the same accounts in every scenario, so the groups are positively "
               "correlated: the log-rank and Cox intervals, which assume independent groups, are conservative. "
               "The paired-account counts use the pairing directly."]

@@ -77,14 +77,20 @@ def paired_accounts(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """Churn of the same account under the first scenario and each other one.
 
     Accounts are matched by (replication, account id): the initial book and marketing-lead
-    accounts keep their ids across strategies. One row per scenario after the first:
+    accounts keep their ids across strategies (referral accounts are left out). One row per scenario after the first:
     ``matched`` accounts, ``churned_reference_only``, ``churned_scenario_only`` and McNemar's
     exact two-sided ``p`` on those discordant pairs.
     """
-    reference = tables[0].set_index(["replication", "account"])["event"]
+    def keyed(table: pd.DataFrame) -> pd.Series:
+        # Referral accounts are numbered in the order referrals happen, which differs between
+        # strategies: referral j of one scenario is not referral j of another.
+        table = table[table["channel"] != "referral"] if "channel" in table else table
+        return table.set_index(["replication", "account"])["event"]
+
+    reference = keyed(tables[0])
     rows = []
     for table in tables[1:]:
-        other = table.set_index(["replication", "account"])["event"]
+        other = keyed(table)
         joined = pd.concat([reference.rename("a"), other.rename("b")], axis=1, join="inner")
         only_a = int(((joined["a"] == 1) & (joined["b"] == 0)).sum())
         only_b = int(((joined["a"] == 0) & (joined["b"] == 1)).sum())

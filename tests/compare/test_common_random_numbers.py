@@ -49,6 +49,8 @@ def test_compare_command_writes_every_output(tmp_path, capsys):
     assert "cs_roi" in result["metrics"] and "CS cost" in result["cs_roi_definition"]
     survival = json.loads((out / "survival.json").read_text())
     assert "group[expansion_focus]" in survival["cox"] and "logrank" in survival["log_rank"]
+    paired = survival["paired_accounts"][0]
+    assert paired["scenario"] == "expansion_focus" and paired["matched"] >= 120  # at least the initial book
     report = (out / "report.md").read_text()
     assert "## The answer in plain words" in report and "![" in report and "cs_load.png" in report
 
