@@ -203,7 +203,8 @@ class Account:
         else:
             # smallest n with first + (n-1)·rest >= left
             n = INF if rest <= 0.0 else 1 + math.ceil((left - first) / rest)
-        self.times[T_DECISION] = INF if n == INF else self._decision_time(j + n - 1)
+        # A decision that floating-point puts a hair before now is due now.
+        self.times[T_DECISION] = INF if n == INF else max(now, self._decision_time(j + n - 1))
 
     def add_renewal_bonus(self, logodds: float, now: float) -> None:
         """Raise the log-odds of renewing at the next renewal decision (renewal touches)."""
@@ -305,7 +306,8 @@ class Account:
             self.wake_at = t_next if t_next < INF else after_horizon
             self.awake = False
             try:
-                yield env.timeout(self.wake_at - env.now)
+                # Rescaled clock times can land a rounding error (~1e-15 d) before now.
+                yield env.timeout(max(0.0, self.wake_at - env.now))
             except simpy.Interrupt:
                 self.awake = True
                 continue  # a touch moved the next thing earlier: re-plan
