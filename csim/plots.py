@@ -30,7 +30,8 @@ MOVEMENT_COLOURS = {
 }
 
 
-def _axes(ax):
+def axes_or_new(ax=None):
+    """``ax``, or the axes of a new 8 × 4.5 inch figure when ``ax`` is None (pyplot imported lazily)."""
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -48,9 +49,12 @@ def _no_data(ax, title: str):
     return ax
 
 
-def _mean_and_band(ax, monthly: pd.DataFrame, column: str, label: str, colour: str | None = None,
-                   band: bool = True, band_label: bool = True):
-    """Mean of ``column`` per month over replications, with its 95 % t-interval shaded."""
+def plot_mean_and_band(ax, monthly: pd.DataFrame, column: str, label: str, colour: str | None = None,
+                       band: bool = True, band_label: bool = True):
+    """Draw the mean of ``column`` per month over replications, with its 95 % t-interval shaded.
+
+    ``monthly`` needs ``month``, ``replication`` and ``column``; returns the mean's line.
+    """
     stats = t_interval_by(monthly, "month", column)
     (line,) = ax.plot(stats.index, stats["mean"], label=label, color=colour)
     if band and stats["n"].max() >= 2:
@@ -61,10 +65,10 @@ def _mean_and_band(ax, monthly: pd.DataFrame, column: str, label: str, colour: s
 
 def _level(monthly: pd.DataFrame, ax, column: str, what: str, title: str, ylabel: str):
     """A month-end level over months: mean line and band, axis from zero."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     if monthly.empty:
         return _no_data(ax, title)
-    _mean_and_band(ax, monthly, column, f"{what}, mean of {_replications(monthly)} replication(s)")
+    plot_mean_and_band(ax, monthly, column, f"{what}, mean of {_replications(monthly)} replication(s)")
     ax.set(title=title, xlabel="month", ylabel=ylabel)
     ax.set_ylim(bottom=0)
     ax.legend(loc="best", fontsize="small")
@@ -87,7 +91,7 @@ def plot_mrr_waterfall(monthly: pd.DataFrame, ax=None):
     New, expansion and reactivation stack upwards; contraction and churn downwards; a line
     marks the net change. Bars of one month always sum to that month's MRR change.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     title = "MRR movements per month"
     if monthly.empty:
         return _no_data(ax, title)
@@ -117,7 +121,7 @@ def plot_nrr(monthly: pd.DataFrame, ax=None):
     form: customers paying 12 months earlier (starts at month 12). The two do not agree:
     period NRRs do not compound to the cohort figure.
     """
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     title = "Net and gross revenue retention"
     if monthly.empty:
         return _no_data(ax, title)
@@ -129,7 +133,7 @@ def plot_nrr(monthly: pd.DataFrame, ax=None):
     ]
     for i, (column, label, colour, style) in enumerate(series):
         # Bands only on the cohort form (the period form is far tighter); one legend entry for both.
-        line = _mean_and_band(ax, monthly, column, label, colour, band=column.endswith("t12"), band_label=i == 0)
+        line = plot_mean_and_band(ax, monthly, column, label, colour, band=column.endswith("t12"), band_label=i == 0)
         line.set_linestyle(style)
     ax.axhline(1.0, color="grey", linewidth=0.8)
     ax.yaxis.set_major_formatter(lambda y, _: f"{100 * y:.0f} %")

@@ -15,7 +15,7 @@ from typing import Mapping
 import pandas as pd
 
 from csim.io import atomic_path
-from csim.plots import _axes, _mean_and_band
+from csim.plots import axes_or_new, plot_mean_and_band
 
 __all__ = ["plot_survival", "plot_by_month", "plot_cohort_revenue", "plot_cs_load", "save_comparison_figures",
            "FIGURE_TITLES"]
@@ -31,7 +31,7 @@ FIGURE_TITLES = {
 
 def plot_survival(km: Mapping[str, pd.DataFrame], ax=None):
     """Kaplan–Meier curves (share of accounts still customers by tenure, months) with bands."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     for label, curve in km.items():
         (line,) = ax.step(curve["t"], curve["survival"], where="post", label=label)
         ax.fill_between(curve["t"], curve["lower"], curve["upper"], step="post", color=line.get_color(),
@@ -44,9 +44,9 @@ def plot_survival(km: Mapping[str, pd.DataFrame], ax=None):
 def plot_by_month(monthly: Mapping[str, pd.DataFrame], column: str, title: str, ylabel: str, ax=None,
                   percent: bool = False, reference_line: float | None = None):
     """One monthly column per scenario: mean over replications with its 95 % band."""
-    ax = _axes(ax)
+    ax = axes_or_new(ax)
     for label, table in monthly.items():
-        _mean_and_band(ax, table, column, label, band_label=False)
+        plot_mean_and_band(ax, table, column, label, band_label=False)
     if reference_line is not None:
         ax.axhline(reference_line, color="grey", linewidth=0.8)
     if percent:

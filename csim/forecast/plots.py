@@ -7,16 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-
-def _axes(ax):
-    if ax is None:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(7, 4.5))
-    return ax
+# One way to get axes for every figure; it leaves the backend to the user (a notebook keeps
+# its inline backend), and file-writing callers choose Agg themselves.
+from csim.plots import axes_or_new as _axes
 
 
 def plot_km(km, ax=None, label: str | None = None, color=None):

@@ -57,21 +57,26 @@ def survival_table(result: dict) -> pd.DataFrame:
 
 
 def write_figures(result: dict, out: Path) -> list[str]:
-    """PNG figures; returns their file names."""
-    import matplotlib
+    """PNG figures, written atomically; returns their file names.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Drawn on plain ``Figure`` objects (Agg canvas, no pyplot state), so calling this from a
+    notebook neither switches its backend nor leaves figures open.
+    """
+    from matplotlib.figure import Figure
 
     from csim.forecast import plots
+    from csim.io import atomic_path
 
     unit = result["input"].get("unit", "months")
     written = []
 
+    def new_ax():
+        return Figure(figsize=(7, 4.5)).subplots()
+
     def save(ax, name):
         ax.figure.tight_layout()
-        ax.figure.savefig(out / name, dpi=110)
-        plt.close(ax.figure)
+        with atomic_path(out / name) as tmp:
+            ax.figure.savefig(tmp, format="png", dpi=110)
         written.append(name)
 
     fitted = result["_fitted"]
@@ -79,7 +84,7 @@ def write_figures(result: dict, out: Path) -> list[str]:
     if result.get("_km") is not None:
         km = result["_km"]
         end = float(km.table_["t"].max()) if len(km.table_) else 1.0
-        save(plots.plot_survival(km, fitted, times=np.linspace(0, end, 200), unit=unit), "survival.png")
+        save(plots.plot_survival(km, fitted, times=np.linspace(0, end, 200), unit=unit, ax=new_ax()), "survival.png")
         observed = pd.Series(km.table_["survival"].to_numpy(), index=km.table_["t"].to_numpy())
     else:
         cohorts = result["input"]["cohorts"]
@@ -91,16 +96,16 @@ def write_figures(result: dict, out: Path) -> list[str]:
             base[: len(s)] += s[0]
         observed = pd.Series(pooled / base, index=np.arange(len(pooled), dtype=float))
         end = float(len(pooled) - 1)
-    save(plots.plot_projection(horizon_rows, observed=observed, fit_end=end, unit=unit), "projection.png")
+    save(plots.plot_projection(horizon_rows, observed=observed, fit_end=end, unit=unit, ax=new_ax()), "projection.png")
     customers = {n: pd.DataFrame(r).set_index("t")[["customers", "lower", "upper"]]
                  for n, r in result["projections"]["customers"].items()}
-    save(plots.plot_projection(customers, unit=unit, ylabel="expected customers still active",
+    save(plots.plot_projection(customers, unit=unit, ylabel="expected customers still active", ax=new_ax(),
                                title=f"Expected customers of a cohort of {result['projections']['cohort_size']:g}"),
          "customers.png")
     if result.get("_fitted_cox") is not None:
-        save(plots.plot_forest(result["_fitted_cox"].summary), "hazard_ratios.png")
+        save(plots.plot_forest(result["_fitted_cox"].summary, ax=new_ax()), "hazard_ratios.png")
     if result.get("_group_curves"):
-        save(plots.plot_groups(result["_group_curves"], unit=unit,
+        save(plots.plot_groups(result["_group_curves"], unit=unit, ax=new_ax(),
                                title=f"Survival by {result['groups']['column']}"), "groups.png")
     return written
 
