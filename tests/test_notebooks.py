@@ -1,6 +1,5 @@
 """Notebooks are executable documentation: each one runs top to bottom without error."""
 
-import os
 from pathlib import Path
 
 import nbformat

@@ -18,7 +18,6 @@ out. For monthly plans the decisions where nothing happens are skipped analytica
 
 from __future__ import annotations
 
-import heapq
 import math
 from typing import TYPE_CHECKING
 
@@ -42,7 +41,6 @@ ONBOARDING, GROWTH, RENEWAL_STAGE, CHURNED = range(4)
 T_FIRST_VALUE, T_DECISION, T_TERM_END, T_WINDOW, T_DUNNING, T_REACTIVATE, T_PLAY, \
     T_REVIEW, T_EXPANSION, T_CONTRACTION, T_PAYFAIL, T_REFERRAL = range(12)
 T_REQUEST0 = 12  # one slot per request play after this
-CLOCK_SLOTS = (T_REVIEW, T_EXPANSION, T_CONTRACTION, T_PAYFAIL, T_REFERRAL)
 
 # First-value states.
 FV_PENDING, FV_REACHED, FV_MISSED = range(3)
@@ -105,6 +103,7 @@ class Account:
 
     # ------------------------------------------------------------------ helpers
     def stage(self, now: float) -> int:
+        """Lifecycle stage code at ``now`` (csim.records.STAGES)."""
         if self.mrr == 0:
             return CHURNED
         if now - self.start < self.world.onboarding_days:
@@ -138,18 +137,6 @@ class Account:
         return x + math.log1p(math.exp(-x)) if x > 0 else math.log1p(math.exp(x))
 
     # ------------------------------------------------------------------ clocks
-    def _set_rate(self, slot: int, rate: float, now: float) -> None:
-        times, rates = self.times, self.rates
-        old = rates[slot]
-        t = times[slot]
-        remaining = (t - now) * old if old > 0.0 and t < INF else self.spare[slot]
-        rates[slot] = rate
-        if rate > 0.0:
-            times[slot] = now + remaining / rate
-        else:
-            times[slot] = INF
-            self.spare[slot] = remaining
-
     def _rearm(self, slot: int, pool: int, now: float) -> None:
         """A clock fired: draw its next budget."""
         rate = self.rates[slot]
@@ -217,7 +204,6 @@ class Account:
     def activate(self, now: float, opening: bool) -> None:
         """Start the account's process (at its first payment, or at day 0 for the initial book)."""
         w = self.world
-        seg = self.seg
         if opening:
             self._age_initial_book(now)
             self._log(now, OPENING, 0, self.mrr)

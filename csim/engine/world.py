@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
-from array import array
 from typing import Callable, Iterator
 
 import numpy as np
