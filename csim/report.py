@@ -29,17 +29,22 @@ FIGURE_TITLES = {
 }
 
 
-def format_value(value: float | None, unit: str) -> str:
-    """A number for people: fractions as percent, money with thousands separators, NaN as n/a."""
+def format_value(value: float | None, unit: str, *, difference: bool = False) -> str:
+    """A number for people: fractions as percent, money with thousands separators, NaN as n/a.
+
+    With ``difference=True`` the number is a signed difference: fractions in percentage points,
+    money in whole units.
+    """
     if value is None or not math.isfinite(value):
         return "n/a"
+    sign = "+" if difference else ""
     if unit.startswith("fraction"):
-        return f"{100 * value:.1f} %"
+        return f"{100 * value:{sign}.1f} {'pp' if difference else '%'}"
     if unit.startswith("currency"):
-        return f"{value:,.2f}"
+        return f"{value:{sign},.{0 if difference else 2}f}"
     if unit == "ratio":
-        return f"{value:.2f}"
-    return f"{value:,.1f}"
+        return f"{value:{sign}.2f}"
+    return f"{value:{sign},.1f}"
 
 
 def _interval(metric: Mapping) -> str:

@@ -23,15 +23,7 @@ SATURATED = 0.85
 
 def format_difference(value: float, unit: str) -> str:
     """A signed difference: fractions in percentage points, money with separators."""
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    if unit.startswith("fraction"):
-        return f"{100 * value:+.1f} pp"
-    if unit.startswith("currency"):
-        return f"{value:+,.0f}"
-    if unit == "ratio":
-        return f"{value:+.2f}"
-    return f"{value:+,.1f}"
+    return format_value(value, unit, difference=True)
 
 
 def _with_interval(stat: Mapping, unit: str, fmt=format_value) -> str:
