@@ -43,6 +43,9 @@ METRICS: Mapping[str, tuple[str, str, str]] = {
     "arpa": ("currency/account/month", "", "sum of month-end MRR / sum of month-end paying customers"),
     "ltv": ("currency/account", "", "ARPA x gross margin / monthly logo churn (Skok)"),
     "ltv_revenue": ("currency/account", "", "ARPA / monthly logo churn (no margin)"),
+    "ltv_discounted": ("currency/account", "",
+                       "ARPA x gross margin / (monthly discount rate + monthly logo churn - monthly net expansion "
+                       "rate of existing MRR); NaN where expansion outpaces churn plus discounting (diverges)"),
     "ltv_cac": ("ratio", "", "LTV / CAC (rule of thumb: > 3)"),
     "cac_payback_months": ("months", "", "CAC / (ARPA x gross margin) (rule of thumb: <= 12)"),
     "quick_ratio": ("ratio", "", "(new + expansion MRR) / (churn + contraction MRR) over the run; reactivation left out"),
@@ -91,7 +94,7 @@ def _per_replication(records: Records, frame: pd.DataFrame, reps: np.ndarray) ->
     n_months = records.horizon_months
     c = _Collector(reps.size)
     g = frame.groupby("replication")
-    total = g[["new", "expansion", "churn", "contraction", "mrr", "customers", "logos_churned",
+    total = g[["new", "expansion", "churn", "contraction", "mrr", "mrr_start", "customers", "logos_churned",
                "customers_start", "acquisition_spend"]].sum().reindex(reps, fill_value=0)
     last = frame[frame["month"] == n_months - 1].set_index("replication").reindex(reps)
     no_months = n_months < 1
@@ -130,6 +133,15 @@ def _per_replication(records: Records, frame: pd.DataFrame, reps: np.ndarray) ->
     churn_nan = (np.isnan(churn_m), "monthly logo churn undefined")
     ltv = c.put("ltv", _ratio(arpa * margin, churn_m), no_churn, churn_nan, no_margin)
     c.put("ltv_revenue", _ratio(arpa, churn_m), no_churn, churn_nan)
+    # Discounted form: value per month decays by discounting and churn and grows with net expansion
+    # of the existing book; the geometric series converges only while discount + churn > growth.
+    discount_m = (1.0 + _meta_number(records.meta, "discount_rate_annual")) ** (1.0 / 12.0) - 1.0
+    growth_m = _ratio(total["expansion"] - total["contraction"], total["mrr_start"])
+    denominator = discount_m + churn_m - growth_m
+    c.put("ltv_discounted", _ratio(arpa * margin, denominator), no_margin, churn_nan,
+          (np.isnan(discount_m), "meta discount_rate_annual missing"),
+          (np.isnan(growth_m), "no MRR at any month start"),
+          (denominator <= 0, "net expansion outpaces churn plus discounting: the discounted LTV diverges"))
     c.put("ltv_cac", _ratio(ltv, cac), (np.isnan(ltv), "LTV undefined"), (np.isnan(cac), "CAC undefined"),
           (cac == 0, "CAC is zero"))
     c.put("cac_payback_months", _ratio(cac, arpa * margin), (np.isnan(cac), "CAC undefined"),

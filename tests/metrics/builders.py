@@ -115,7 +115,7 @@ def tiny_book():
     ]
     # One CSM-hour a day: MONTH_DAYS hours a month.
     meta = {"cs_headcount": 1, "cs_hours_per_week": 7.0, "gross_margin": 0.8, "csm_cost_per_year": 120000.0,
-            "scenario_name": "tiny"}
+            "discount_rate_annual": 0.1, "scenario_name": "tiny"}
     return records(events, accounts=accounts, leads=leads, touches=touches, months=4, meta=meta)
 
 

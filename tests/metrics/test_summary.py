@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from csim.metrics import METRICS, monthly, summary, summary_frame, t_interval, t_interval_by
-from csim.records import MONTH_DAYS
+from csim.records import MONTH_DAYS, Records
 
 from .builders import mrr_event, records, stacked, tiny_book
 
@@ -38,6 +38,8 @@ def test_summary_of_tiny_book_by_hand():
         "arpa": arpa,
         "ltv": arpa * 0.8 / churn,
         "ltv_revenue": arpa / churn,
+        # month-start MRR 300, 350, 460, 110; expansion 50 and contraction 20 over the run
+        "ltv_discounted": arpa * 0.8 / (1.1 ** (1 / 12) - 1 + churn - (50 - 20) / (300 + 350 + 460 + 110)),
         "ltv_cac": arpa * 0.8 / churn / 225.0,
         "cac_payback_months": 225.0 / (arpa * 0.8),
         "quick_ratio": (50 + 50) / (350 + 20),
@@ -57,6 +59,18 @@ def test_summary_of_tiny_book_by_hand():
     m = result["metrics"]["ending_mrr"]
     assert m["n"] == 1 and math.isnan(m["ci_low"]) and math.isnan(m["ci_high"])
     json.dumps(result)  # JSON-ready (NaN allowed as in Python's json)
+
+
+def test_discounted_ltv_diverges_when_expansion_outpaces_churn_and_discounting():
+    book = tiny_book()
+    # Monthly churn 2/11 and net expansion 30/1220: with a discount rate of -99 % a year (monthly
+    # 0.01^(1/12) - 1 ≈ -0.32) the denominator discount + churn - growth is negative: the series diverges.
+    fast = Records(horizon_days=book.horizon_days, segments=book.segments,
+                   meta={**book.meta, "discount_rate_annual": -0.99}, events=book.events, accounts=book.accounts,
+                   leads=book.leads, touches=book.touches)
+    result = summary(fast)
+    assert math.isnan(result["metrics"]["ltv_discounted"]["mean"])
+    assert "net expansion outpaces churn plus discounting: the discounted LTV diverges" in result["nan_reasons"]["ltv_discounted"]
 
 
 def test_named_forms_and_frame():
