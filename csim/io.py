@@ -68,3 +68,13 @@ def atomic_write_text(
 ) -> Path:
     """Write ``text`` to ``path`` atomically (UTF-8 by default); return the destination path."""
     return atomic_write_bytes(path, text.encode(encoding), durable=durable)
+
+
+def atomic_write_csv(frame, path: str | os.PathLike, *, index: bool = False, durable: bool = True) -> Path:
+    """Write a pandas DataFrame to ``path`` as CSV atomically; return the destination path.
+
+    ``frame`` is only asked for ``to_csv``, so this module stays free of a pandas import.
+    """
+    with atomic_path(path, durable=durable) as tmp:
+        frame.to_csv(tmp, index=index)
+    return Path(path)

@@ -65,7 +65,7 @@ def write_run(scenario, reps: int, seed: int, out: Path, *, executor: str = "aut
               scheduler=None, progress: bool = True, source: str | None = None) -> dict:
     """Simulate and write every output file of a run into ``out``; return the summary."""
     from csim.engine.runner import simulate
-    from csim.io import atomic_path, atomic_write_text
+    from csim.io import atomic_write_csv, atomic_write_text
     from csim.metrics import check_mrr_bridge, cohort_retention, monthly, summary as summarise
     from csim.plots import save_run_figures
     from csim.provenance import run_provenance, write_json
@@ -80,11 +80,9 @@ def write_run(scenario, reps: int, seed: int, out: Path, *, executor: str = "aut
     result = summarise(records, table)
     provenance = run_provenance(scenario, seed, reps, source)
     result["provenance"] = provenance
-    with atomic_path(out / "monthly.csv") as tmp:
-        table.to_csv(tmp, index=False)
+    atomic_write_csv(table, out / "monthly.csv")
     for value in ("logos", "revenue"):
-        with atomic_path(out / f"cohort_retention_{value}.csv") as tmp:
-            cohort_retention(records, value=value).to_csv(tmp)
+        atomic_write_csv(cohort_retention(records, value=value), out / f"cohort_retention_{value}.csv", index=True)
     write_parquet(records, "events", out / "events.parquet")
     write_parquet(records, "accounts", out / "accounts.parquet")
     figures = save_run_figures(table, out)

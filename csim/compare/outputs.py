@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from csim.io import atomic_path, atomic_write_text
+from csim.io import atomic_write_csv, atomic_write_text
 from csim.provenance import write_json
 
 __all__ = ["compare_scenarios", "crn_summary"]
@@ -30,11 +30,6 @@ def crn_summary(stats: dict) -> dict:
     finite = [r for per in ratios.values() for r in per.values() if np.isfinite(r)]
     return {"definition": CRN_DEFINITION, "variance_ratio": ratios,
             "median_variance_ratio": float(np.median(finite)) if finite else float("nan")}
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False)
 
 
 def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.PathLike, *,
@@ -76,14 +71,14 @@ def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.P
     surv = survival_comparison(runs, replications=survival_replications) if survival and len(runs) > 1 else None
     if surv is not None:
         write_json(out / "survival.json", survival_json(surv))
-        _write_csv(km_long_table(surv), out / "survival_km.csv")
+        atomic_write_csv(km_long_table(surv), out / "survival_km.csv")
     timing["survival"] = time.perf_counter() - started
 
     started = time.perf_counter()
     cohorts = {run.label: starting_cohort_revenue(run) for run in runs}
-    _write_csv(pd.concat([c.assign(scenario=label) for label, c in cohorts.items()], ignore_index=True),
+    atomic_write_csv(pd.concat([c.assign(scenario=label) for label, c in cohorts.items()], ignore_index=True),
                out / "cohort_revenue.csv")
-    _write_csv(pd.concat([run.monthly.assign(scenario=run.label) for run in runs], ignore_index=True),
+    atomic_write_csv(pd.concat([run.monthly.assign(scenario=run.label) for run in runs], ignore_index=True),
                out / "monthly.csv")
     figures = save_comparison_figures(runs, surv, cohorts, out)
     provenance = [{"label": run.label, **run.provenance} for run in runs]

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from csim import __version__
+from csim.io import atomic_path, atomic_write_csv, atomic_write_text
 
 
 def _public(result: dict) -> dict:
@@ -65,7 +66,6 @@ def write_figures(result: dict, out: Path) -> list[str]:
     from matplotlib.figure import Figure
 
     from csim.forecast import plots
-    from csim.io import atomic_path
 
     unit = result["input"].get("unit", "months")
     written = []
@@ -192,8 +192,9 @@ def write_forecast(result: dict, out: str | Path, command: list[str] | None = No
     out.mkdir(parents=True, exist_ok=True)
     public = _public(result)
     public["provenance"] = {"csim_version": __version__, "command": command}
-    (out / "forecast.json").write_text(json.dumps(_clean(public), indent=2, default=_default))
-    survival_table(result).to_csv(out / "survival.csv", index=False)
+    # Atomic like every other output: an interrupted run never leaves a half-written file.
+    atomic_write_text(out / "forecast.json", json.dumps(_clean(public), indent=2, default=_default))
+    atomic_write_csv(survival_table(result), out / "survival.csv")
     figures = write_figures(result, out)
-    (out / "report.md").write_text(markdown_report(public, figures))
+    atomic_write_text(out / "report.md", markdown_report(public, figures))
     return [out / "forecast.json", out / "survival.csv", out / "report.md", *(out / f for f in figures)]
