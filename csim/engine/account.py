@@ -162,15 +162,19 @@ class Account:
             t = times[slot]
             rates[slot] = rate
             times[slot] = now + ((t - now) * old if old > 0.0 and t < INF else spare[slot]) / rate
-        if not seg.has_renewal_events and not self.intent and self.mrr > 0:
+        if self._on_monthly_plan():
             self._plan_monthly_decision(now)
+
+    def _on_monthly_plan(self) -> bool:
+        """A paying monthly-plan account with no notice given: its decisions are planned ahead."""
+        return not self.seg.has_renewal_events and not self.intent and self.mrr > 0
 
     def _settle_monthly(self, now: float) -> None:
         """Monthly plans: charge the decisions passed since the last plan, at the state they saw.
 
         Call before health or the renewal bonus changes.
         """
-        if self.seg.has_renewal_events or self.intent or self.mrr == 0:
+        if not self._on_monthly_plan():
             return
         j = self.decision_j
         if now >= self._decision_time(j):
@@ -190,14 +194,13 @@ class Account:
         else:
             # smallest n with first + (n-1)·rest >= left
             n = INF if rest <= 0.0 else 1 + math.ceil((left - first) / rest)
-        # A decision that floating-point puts a hair before now is due now.
-        self.times[T_DECISION] = INF if n == INF else max(now, self._decision_time(j + n - 1))
+        self.times[T_DECISION] = INF if n == INF else self._decision_time(j + n - 1)
 
     def add_renewal_bonus(self, logodds: float, now: float) -> None:
         """Raise the log-odds of renewing at the next renewal decision (renewal touches)."""
         self._settle_monthly(now)
         self.bonus += logodds
-        if not self.seg.has_renewal_events and not self.intent and self.mrr > 0:
+        if self._on_monthly_plan():
             self._plan_monthly_decision(now)
 
     # ------------------------------------------------------------------ the process
