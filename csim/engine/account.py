@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import simpy
 
 from csim.engine import streams as S
+from csim.records import MONTH_DAYS
 from csim.strategy import clip_health
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,7 +65,7 @@ class Account:
         self.seg = world.segments[segment]
         self.segment, self.channel, self.icp_fit = segment, channel, icp_fit
         self.start, self.entry = start, max(start, 0.0)
-        self.cohort = math.floor(start / world.month_days)
+        self.cohort = math.floor(start / MONTH_DAYS)
         self.dice = dice
         seg = self.seg
         self.mrr = max(1, int(round(seg.mrr_median * math.exp(seg.mrr_sigma * dice.z(S.Z_MRR)) * 100.0)))

@@ -32,13 +32,11 @@ ID_STRIDE = 1 << 40
 class SegmentParams:
     """A segment's parameters in the units the hot path wants (per day, log-odds, days)."""
 
-    __slots__ = ("name", "mrr_median", "mrr_sigma", "term_days", "notice_days", "has_renewal_events", "uplift",
+    __slots__ = ("mrr_median", "mrr_sigma", "term_days", "notice_days", "has_renewal_events", "uplift",
                  "churn_logit", "expansion_per_day", "expansion_size", "contraction_per_day", "contraction_size",
-                 "payment_failure_per_day", "referral_per_day", "source", "health_clocks")
+                 "payment_failure_per_day", "referral_per_day", "health_clocks")
 
     def __init__(self, seg: Segment, scenario: Scenario):
-        self.source = seg
-        self.name = seg.name
         self.mrr_median, self.mrr_sigma = seg.mrr_median, seg.mrr_sigma
         self.term_days = seg.term_months * MONTH_DAYS
         self.notice_days = min(scenario.renewal.notice_days, 0.25 * self.term_days)
@@ -72,7 +70,6 @@ class World:
         self.replication = replication
         self.seed = scenario.seed if seed is None else seed
         self.env = simpy.Environment()
-        self.month_days = MONTH_DAYS
         self.horizon_days = scenario.horizon_days
         self.segments = [SegmentParams(s, scenario) for s in scenario.segments]
         self.onboarding_days = scenario.onboarding.window_days
