@@ -29,6 +29,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--survival-reps", type=int, default=10, metavar="N",
                         help="replications pooled in the survival comparison (default 10; 0 = all)")
     parser.add_argument("--no-survival", action="store_true", help="skip the Kaplan–Meier / log-rank / Cox comparison")
+    parser.add_argument("--equalize", choices=("csm_hours", "cs_cost"), default=None,
+                        help="scale each scenario's CS capacity (hours and cost per CSM) until its CSM-hours used "
+                             "(or CS cost) match the first scenario's within 2 %%, and lead with that equal-effort answer")
+    parser.add_argument("--decompose", action="store_true",
+                        help="re-run the pair with one mechanism channel off at a time (referral loop, health → "
+                             "expansion, health → churn, first value, direct touch effects) and report each "
+                             "channel's share of the difference")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     parser.set_defaults(handler=compare_command)
 
@@ -76,6 +83,7 @@ def compare_command(args: argparse.Namespace) -> int:
     result = compare_scenarios(scenarios, reps, seed, out, sources=args.scenarios, executor=args.executor,
                                workers=args.workers, progress=not args.no_progress, survival=not args.no_survival,
                                survival_replications=args.survival_reps or None,
+                               equalize=args.equalize, decompose=args.decompose,
                                small_team_command=_small_team_command(args, max(s.cs_team.headcount for s in scenarios)))
     elapsed = time.perf_counter() - started
     from csim.compare.report import format_difference

@@ -35,19 +35,28 @@ def crn_summary(stats: dict) -> dict:
 def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.PathLike, *,
                       sources: Sequence[str | None] | None = None, executor: str = "joblib",
                       workers: int | None = 2, progress: bool = True, survival: bool = True,
-                      survival_replications: int | None = 10,
-                      small_team_command: str | None = None) -> dict:
+                      survival_replications: int | None = 10, equalize: str | None = None,
+                      decompose: bool = False, small_team_command: str | None = None) -> dict:
     """Simulate ``scenarios`` on common random numbers and write every comparison output into ``out``.
 
     Writes ``comparison.json`` (per metric: each scenario's mean and 95 % interval, the paired
-    difference against the first scenario with its interval, and the variance ratio of common
-    random numbers), ``survival.json`` and ``survival_km.csv`` (Kaplan–Meier, log-rank, Cox,
-    paired accounts), ``monthly.csv`` and ``cohort_revenue.csv`` (with a ``scenario`` column),
-    the figures and ``report.md``. Replications are checkpointed under ``out/.replications``
-    (a rerun resumes). The survival comparison pools the first ``survival_replications``
-    replications (None = all; see :func:`csim.compare.survival.survival_comparison`).
+    difference against the first scenario with its interval, P(beats the first scenario), and
+    the variance ratio of common random numbers), ``survival.json`` and ``survival_km.csv``
+    (Kaplan–Meier, log-rank, Cox, paired accounts), ``breakdown.csv`` (paired differences by
+    segment and channel), ``monthly.csv`` and ``cohort_revenue.csv`` (with a ``scenario``
+    column), the figures and ``report.md``. Replications are checkpointed under
+    ``out/.replications`` (a rerun resumes). The survival comparison pools the first
+    ``survival_replications`` replications (None = all; see
+    :func:`csim.compare.survival.survival_comparison`).
+
+    ``equalize`` (``"csm_hours"`` or ``"cs_cost"``): scale each non-reference scenario's CS
+    capacity until its effort matches the first scenario's (:mod:`csim.compare.equalize`); the
+    paired statistics are then those at equal effort, and ``as_configured`` keeps the
+    comparison as the files say. ``decompose``: re-run the compared pair with one mechanism
+    channel off at a time (:mod:`csim.compare.decompose`) and write ``decomposition.csv``.
     Returns the ``comparison.json`` content.
     """
+    from csim.compare.breakdown import breakdown
     from csim.compare.cohort import starting_cohort_revenue
     from csim.compare.figures import save_comparison_figures
     from csim.compare.paired import CS_ROI_DEFINITION, paired_statistics
@@ -58,14 +67,40 @@ def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.P
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     timing = {}
+    checkpoints = out / ".replications"
+
+    def simulate(batch: Sequence) -> list:
+        return run_scenarios(batch, reps, seed, sources=sources, executor=executor, workers=workers,
+                             checkpoint_dir=checkpoints, progress=progress)
+
     started = time.perf_counter()
-    runs = run_scenarios(scenarios, reps, seed, sources=sources, executor=executor, workers=workers,
-                         checkpoint_dir=out / ".replications", progress=progress)
+    runs = simulate(scenarios)
     timing["simulate"] = time.perf_counter() - started
+
+    as_configured = None
+    equal_effort = None
+    if equalize is not None and len(runs) > 1:
+        started = time.perf_counter()
+        as_configured = paired_statistics(runs)
+        add_probability_beats(as_configured, runs)
+        scenarios, equal_effort = _equalize(runs, equalize, simulate)
+        runs = simulate(scenarios)  # every factor was run already: read back from the checkpoints
+        timing["equalize"] = time.perf_counter() - started
 
     started = time.perf_counter()
     stats = paired_statistics(runs)
+    add_probability_beats(stats, runs)
+    parts = breakdown(runs) if len(runs) > 1 else {}
+    if parts:
+        atomic_write_csv(breakdown_table(parts), out / "breakdown.csv")
     timing["paired_statistics"] = time.perf_counter() - started
+
+    decomposition = None
+    if decompose and len(runs) > 1:
+        started = time.perf_counter()
+        decomposition = _decompose(runs, simulate)
+        atomic_write_csv(decomposition_table(decomposition), out / "decomposition.csv")
+        timing["decompose"] = time.perf_counter() - started
 
     started = time.perf_counter()
     surv = survival_comparison(runs, replications=survival_replications) if survival and len(runs) > 1 else None
@@ -86,13 +121,126 @@ def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.P
                                                                    small_team_command))
     timing["tables_figures_report"] = time.perf_counter() - started
 
+    uncertain = _uncertain_parameters(runs, seed)
     result = {
         **stats,
         "scenarios": provenance,
         "cs_roi_definition": CS_ROI_DEFINITION,
         "common_random_numbers": crn_summary(stats),
         "survival": "survival.json" if surv is not None else None,
+        "equal_effort": None if equal_effort is None else {label: r.to_json() for label, r in equal_effort.items()},
+        "as_configured": None if as_configured is None else as_configured["metrics"],
+        "breakdown": parts,
+        "decomposition": decomposition,
+        "uncertain_parameters": uncertain,
         "timing_seconds": timing,
     }
     write_json(out / "comparison.json", result)
     return result
+
+
+def add_probability_beats(stats: dict, runs: Sequence) -> None:
+    """Add P(beats the reference) (:func:`csim.compare.uncertainty.probability_beats`) to every
+    paired difference of ``stats`` (in place), and what each difference moves with."""
+    from csim.compare.paired import metric_values
+    from csim.compare.uncertainty import probability_beats
+
+    values = metric_values(runs)
+    reference = stats["reference"]
+    for name, m in stats["metrics"].items():
+        for label, d in m["paired_difference"].items():
+            d["p_beats"] = probability_beats(values[name][reference], values[name][label], m["better"])
+
+
+def _equalize(runs: Sequence, target: str, simulate) -> tuple[list, dict]:
+    """Scale each non-reference scenario's capacity to the reference's effort; see csim.compare.equalize."""
+    from csim.compare.equalize import effort_value, scale_capacity, solve_capacity_factor
+
+    reference = runs[0]
+    goal = effort_value(target, reference.records, reference.summary)
+    scenarios = [reference.scenario]
+    results = {}
+    for run in runs[1:]:
+        def effort(factor: float, scenario=run.scenario) -> float:
+            scaled = simulate([scale_capacity(scenario, factor)])[0]
+            return effort_value(target, scaled.records, scaled.summary)
+
+        result = solve_capacity_factor(effort, goal, effort_value(target, run.records, run.summary), target)
+        results[run.label] = result
+        scenarios.append(scale_capacity(run.scenario, result.factor))
+    return scenarios, results
+
+
+def _decompose(runs: Sequence, simulate) -> dict:
+    """Paired differences with each mechanism channel switched off; see csim.compare.decompose."""
+    from csim.compare.decompose import CHANNELS, DECOMPOSED_METRICS, decompose, switch_off
+    from csim.compare.paired import metric_values
+
+    scenarios = [run.scenario for run in runs]
+    variants = {"full": [], "none": [c.name for c in CHANNELS],
+                **{f"without:{c.name}": [c.name] for c in CHANNELS}}
+    reference = runs[0].label
+    differences: dict[str, dict] = {run.label: {} for run in runs[1:]}
+    for variant, channels in variants.items():
+        variant_runs = runs if not channels else simulate([switch_off(s, channels) for s in scenarios])
+        values = metric_values(variant_runs)
+        for run, variant_run in zip(runs[1:], variant_runs[1:]):
+            differences[run.label][variant] = {
+                m: values[m][variant_run.label] - values[m][reference] for m in DECOMPOSED_METRICS}
+    return {label: decompose(d) for label, d in differences.items()}
+
+
+def decomposition_table(decomposition: dict) -> pd.DataFrame:
+    """decomposition.csv: one row per scenario, metric and term (whole, channel, interaction, no channel)."""
+    rows = []
+    for label, metrics in decomposition.items():
+        for metric, d in metrics.items():
+            terms = [("whole", "", d["whole"]), *[(c["channel"], c["label"], c) for c in d["channels"]],
+                     ("interaction", "channels acting together (whole − sum of contributions)", d["interaction"]),
+                     ("no_channel", "difference left with every channel off", d["no_channel"])]
+            for term, words, stat in terms:
+                rows.append({"scenario": label, "metric": metric, "term": term, "label": words,
+                             "mean": stat["mean"], "ci_low": stat["ci_low"], "ci_high": stat["ci_high"],
+                             "share": stat.get("share", float("nan")), "n": stat["n"]})
+    return pd.DataFrame(rows)
+
+
+def breakdown_table(parts: dict) -> pd.DataFrame:
+    """breakdown.csv: one row per part (segment or channel), metric and scenario."""
+    rows = []
+    for part, metrics in parts.items():
+        kind, _, name = part.partition(":")
+        for metric, entry in metrics.items():
+            for label, d in entry["paired_difference"].items():
+                rows.append({"part": kind, "name": name, "metric": metric, "scenario": label,
+                             "scenario_mean": entry["scenarios"][label],
+                             "reference_mean": entry["scenarios"][next(iter(entry["scenarios"]))],
+                             "difference": d["mean"], "ci_low": d["ci_low"], "ci_high": d["ci_high"], "n": d["n"]})
+    return pd.DataFrame(rows)
+
+
+#: Differences whose dependence on the uncertain parameters the report shows.
+SENSITIVITY_METRICS = ("ending_arr", "logo_churn_annual", "cumulative_revenue")
+
+
+def _uncertain_parameters(runs: Sequence, seed: int) -> dict:
+    """The per-replication draws of every uncertain parameter and their rank correlation with
+    each paired difference (:func:`csim.compare.uncertainty.rank_correlations`)."""
+    from csim.compare.paired import metric_values
+    from csim.compare.uncertainty import rank_correlations
+    from csim.scenario.uncertain import parameter_draws
+
+    replications = runs[0].summary["replications"]
+    draws: dict[str, np.ndarray] = {}
+    for run in runs:
+        draws.update(parameter_draws(run.scenario, seed, replications))
+    out = {"draws": {key: [float(x) for x in v] for key, v in draws.items()}, "correlations": {}}
+    if not draws or len(runs) < 2:
+        return out
+    values = metric_values(runs)
+    reference = runs[0].label
+    for run in runs[1:]:
+        out["correlations"][run.label] = {
+            metric: rank_correlations(draws, values[metric][run.label] - values[metric][reference])
+            for metric in SENSITIVITY_METRICS}
+    return out
