@@ -58,6 +58,7 @@ def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.P
     """
     from csim.compare.breakdown import breakdown
     from csim.compare.cohort import starting_cohort_revenue
+    from csim.compare.effort import effort_summary
     from csim.compare.figures import save_comparison_figures
     from csim.compare.paired import CS_ROI_DEFINITION, paired_statistics
     from csim.compare.report import render_comparison_report
@@ -117,11 +118,15 @@ def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.P
                out / "monthly.csv")
     figures = save_comparison_figures(runs, surv, cohorts, out)
     provenance = [{"label": run.label, **run.provenance} for run in runs]
-    atomic_write_text(out / "report.md", render_comparison_report(out, stats, surv, figures, provenance,
-                                                                   small_team_command))
+    effort = effort_summary(runs, {label: r.factor for label, r in (equal_effort or {}).items()})
+    uncertain = _uncertain_parameters(runs, seed)
+    atomic_write_text(out / "report.md", render_comparison_report(
+        out, stats, surv, figures, provenance, small_team_command, effort=effort,
+        equal_effort=None if equal_effort is None else {label: r.to_json() for label, r in equal_effort.items()},
+        as_configured=None if as_configured is None else as_configured["metrics"],
+        decomposition=decomposition, breakdown=parts, uncertain=uncertain))
     timing["tables_figures_report"] = time.perf_counter() - started
 
-    uncertain = _uncertain_parameters(runs, seed)
     result = {
         **stats,
         "scenarios": provenance,
@@ -130,6 +135,7 @@ def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.P
         "survival": "survival.json" if surv is not None else None,
         "equal_effort": None if equal_effort is None else {label: r.to_json() for label, r in equal_effort.items()},
         "as_configured": None if as_configured is None else as_configured["metrics"],
+        "effort": effort,
         "breakdown": parts,
         "decomposition": decomposition,
         "uncertain_parameters": uncertain,

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from csim.compare.effort import SATURATED
 from csim.compare.figures import FIGURE_TITLES
 from csim.compare.paired import CS_ROI_DEFINITION
 from csim.report import format_value
@@ -17,8 +18,6 @@ __all__ = ["render_comparison_report", "format_difference", "winner"]
 #: Metrics named in the plain-words answer, in order.
 HEADLINE = ("ending_arr", "nrr_t12_end", "grr_t12_end", "logo_churn_annual", "cumulative_revenue", "cs_roi")
 
-#: Utilisation above which the report warns that the CS team, not the strategy, sets the result.
-SATURATED = 0.85
 
 
 def format_difference(value: float, unit: str) -> str:
@@ -159,18 +158,80 @@ def _survival_section(survival: Mapping) -> list[str]:
 
 def render_comparison_report(outdir: str | os.PathLike, stats: Mapping, survival: Mapping | None,
                              figures: Sequence[str | os.PathLike], provenance: Sequence[Mapping],
-                             small_team_command: str | None = None) -> str:
-    """The Markdown text of ``report.md`` for a comparison."""
+                             small_team_command: str | None = None, *, effort: Mapping | None = None,
+                             equal_effort: Mapping | None = None, as_configured: Mapping | None = None,
+                             decomposition: Mapping | None = None, breakdown: Mapping | None = None,
+                             uncertain: Mapping | None = None) -> str:
+    """The Markdown text of ``report.md`` for a comparison.
+
+    Opens with the answer (at equal effort when ``equal_effort`` is given) and how sure it is,
+    then the effort each scenario used, the saturation warning, where the difference comes from
+    (mechanisms, segments and channels) and what it rests on; then every metric, survival, the
+    glossary, figures and provenance.
+    """
     outdir = Path(outdir)
     labels = list(stats["metrics"]["ending_arr"]["scenarios"])
     reference = stats["reference"]
     months = provenance[0].get("horizon_months", "?")
+    n = stats["replications"]
     lines = [f"# Comparison: {' vs '.join(labels)}", "",
-             f"Every scenario ran the same {stats['replications']} replications of {months} months on the same "
-             f"seeds (common random numbers): replication r of each scenario sees the same leads and the same "
-             f"account dice, so a difference within a replication is the strategy's doing. Differences are "
-             f"paired (scenario − {reference}, replication by replication) with 95 % t-intervals over "
-             "replications.", "", "## The answer in plain words", ""]
+             f"Every scenario ran the same {n} replications of {months} months on the same seeds (common random "
+             f"numbers): replication r of each scenario sees the same leads, the same account dice and the same "
+             f"draws of uncertain effect sizes, so a difference within a replication is the strategy's doing. "
+             f"Differences are paired (scenario − {reference}, replication by replication) with 95 % t-intervals "
+             "over replications; P(better) is the share of replications in which the scenario does better "
+             "(ties count one half).", ""]
+    for label in labels[1:]:
+        lines += [f"## The answer: {label} against {reference}", ""]
+        if equal_effort and label in equal_effort:
+            eq = equal_effort[label]
+            unit = "hours" if eq["target"] == "csm_hours" else "currency"
+            reach = ("matching" if eq["reached"] else
+                     f"**not reaching** (its demand tops out at {format_value(eq['achieved'], unit)}, short of)")
+            lines += [f"**At equal effort.** {label}'s CS capacity (hours and cost per CSM) was scaled by "
+                      f"{eq['capacity_factor']:.2f}, {reach} {reference}'s {eq['definition']}: "
+                      f"{format_value(eq['achieved'], unit)} against {format_value(eq['target_value'], unit)} "
+                      f"({eq['relative_gap']:+.1%}); as configured it used {format_value(eq['as_configured'], unit)}.", ""]
+        lines += [_verdict_words(stats, label), "", *_answer_lines(stats, label), ""]
+        if as_configured is not None:
+            configured = {"reference": reference, "metrics": as_configured}
+            changed = [name for name in ANSWER_METRICS if name in as_configured and
+                       winner(as_configured[name], label, reference) != winner(stats["metrics"][name], label, reference)]
+            lines += [f"**As configured** (each scenario with the team its file gives), the answer "
+                      + ("was different: " + ", ".join(
+                          f"{metric_label(name, as_configured[name])} went to "
+                          f"{winner(as_configured[name], label, reference)}" for name in changed)
+                         if changed else "was the same") + ". " + _verdict_words(configured, label), "",
+                      *_answer_lines(configured, label), ""]
+    if effort:
+        lines += ["## Effort each strategy used", "", *_effort_table(effort), "",
+                  "Capacity factor: the scale applied to every CSM's hours and cost (1 = as configured). "
+                  "CSM-hours used: hours of touches served in the run. Unserved share: requests that expired "
+                  "at their deadline or were still waiting at the horizon, over requests made.", "",
+                  "### Saturation", "", *_saturation_lines(effort, months), "",
+                  "### Touches by play (means over replications)", "", *_play_table(effort), ""]
+    if decomposition or breakdown:
+        lines += ["## Where the difference comes from", ""]
+    if decomposition:
+        ending = stats["metrics"]["ending_arr"]["unit"]
+        churn = stats["metrics"]["logo_churn_annual"]["unit"]
+        for label in labels[1:]:
+            lines += [f"**By mechanism** ({label}; the pair re-run with one channel switched off at a time on the "
+                      "same random numbers; contribution = whole difference − difference without the channel):", "",
+                      "Ending ARR:", "", *_decomposition_lines(decomposition, label, reference, "ending_arr", ending), "",
+                      "Logo churn per year:", "",
+                      *_decomposition_lines(decomposition, label, reference, "logo_churn_annual", churn), ""]
+    if breakdown:
+        for label in labels[1:]:
+            lines += [f"**By segment and channel** ({label} − {reference}; referral accounts are not the same "
+                      "customers across strategies, so that part compares totals):", "",
+                      *_breakdown_lines(breakdown, label), ""]
+    lines += ["## What this rests on", ""]
+    for label in labels[1:]:
+        lines += [*_rests_on_lines(uncertain, label), ""]
+    lines += ["Every effect size and elasticity, its prior and its source (or the word assumption): "
+              "docs/model.md, effect priors.", ""]
+    lines += ["## All metrics in words", ""]
     for label in labels[1:]:
         lines += [_plain_words(stats, label, survival), ""]
     if small_team_command:
@@ -198,3 +259,156 @@ def render_comparison_report(outdir: str | os.PathLike, stats: Mapping, survival
     lines += ["## Provenance", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     lines += ["| " + " | ".join(f"`{p.get(k)}`" for k in keys) + " |" for p in provenance]
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- the answer, effort, and why
+
+#: Metrics of the opening answer, in order.
+ANSWER_METRICS = ("ending_arr", "cumulative_revenue", "logo_churn_annual", "nrr_t12_end")
+
+
+def metric_label(name: str, metric: Mapping) -> str:
+    """The plain-words name of a metric (the registry's label where there is one)."""
+    return metric.get("label") or (f"{name} ({metric['form']})" if metric.get("form") else name)
+
+
+def _probability(d: Mapping) -> str:
+    p = d.get("p_beats")
+    if not p or not math.isfinite(p["probability"]):
+        return "n/a"
+    if p["all_tied"]:
+        return "0.5 (tied in every replication)"
+    return f"{p['probability']:.2f} ({p['wins']} of {p['n']} replications ahead)"
+
+
+def _answer_lines(stats: Mapping, label: str) -> list[str]:
+    reference = stats["reference"]
+    lines = [f"| {label} − {reference} | difference (95 % interval) | P({label} better) |", "|---|---:|---:|"]
+    for name in ANSWER_METRICS:
+        m = stats["metrics"].get(name)
+        if m is None or label not in m["paired_difference"]:
+            continue
+        d = m["paired_difference"][label]
+        lines.append(f"| {metric_label(name, m)} | {_with_interval(d, m['unit'], format_difference)} | {_probability(d)} |")
+    return lines
+
+
+def _verdict_words(stats: Mapping, label: str) -> str:
+    """Which scenario wins on revenue and on logo churn, and how sure, in one sentence."""
+    reference = stats["reference"]
+    parts = []
+    for name, what in (("cumulative_revenue", "revenue over the run"), ("logo_churn_annual", "keeping customers")):
+        m = stats["metrics"].get(name)
+        if m is None:
+            continue
+        d = m["paired_difference"][label]
+        p = d.get("p_beats", {}).get("probability", float("nan"))
+        w = winner(m, label, reference)
+        if w in (label, reference):
+            sure = p if w == label else 1 - p
+            parts.append(f"**{w}** wins on {what} (better in {sure * 100:.0f} % of replications)")
+        else:
+            parts.append(f"neither wins clearly on {what} ({label} better in {p * 100:.0f} % of replications)")
+    return "; ".join(parts) + "."
+
+
+def _effort_table(effort: Mapping) -> list[str]:
+    lines = ["| scenario | capacity factor | CSM-hours used | CS cost | mean utilisation | months above 85 % "
+             "| requests | served | expired | waiting at the horizon | unserved share |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for label, e in effort.items():
+        def mean(key, unit="count"):
+            return format_value(e[key]["mean"], unit) if key in e else "—"
+        lines.append(f"| {label} | {e['capacity_factor']:.2f} | {format_value(e['csm_hours']['mean'], 'hours')} | "
+                     f"{format_value(e['cs_cost']['mean'], 'currency')} | {format_value(e['utilisation']['mean'], 'fraction')} | "
+                     f"{e['months_above_saturation']['mean']:.1f} | {mean('requests')} | {mean('done')} | {mean('expired')} | "
+                     f"{mean('waiting')} | {format_value(e['unserved_share']['mean'], 'fraction')} |")
+    return lines
+
+
+def _play_table(effort: Mapping) -> list[str]:
+    lines = ["| scenario | play | touch (trigger) | requests | served | expired | cancelled | waiting | CSM-hours |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for label, e in effort.items():
+        for p in e["by_play"]:
+            lines.append(f"| {label} | {p['play']} | {p['touch']} ({p['trigger']}) | {p['requests']:,.0f} | "
+                         f"{p.get('done', 0):,.0f} | {p.get('expired', 0):,.0f} | {p.get('cancelled', 0):,.0f} | "
+                         f"{p.get('waiting', 0):,.0f} | {p['csm_hours']:,.0f} |")
+    return lines
+
+
+def _month_ranges(months: Sequence[int]) -> str:
+    ranges, start, prev = [], None, None
+    for m in months:
+        if start is None:
+            start = prev = m
+        elif m == prev + 1:
+            prev = m
+        else:
+            ranges.append((start, prev))
+            start = prev = m
+    if start is not None:
+        ranges.append((start, prev))
+    return ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in ranges)
+
+
+def _saturation_lines(effort: Mapping, months: int) -> list[str]:
+    lines = []
+    for label, e in effort.items():
+        busy = e["saturated_months"]
+        if busy:
+            lines.append(f"- **{label}**: the team was more than {SATURATED * 100:.0f} % busy (mean over replications) in "
+                         f"{len(busy)} of {months} months (months {_month_ranges(busy)}); "
+                         f"{format_value(e['unserved_share']['mean'], 'fraction')} of requests went unserved "
+                         "(expired at their deadline or still waiting at the horizon). In those months the queue, not "
+                         "the strategy, sets what gets done.")
+    return lines or ["No scenario's team was more than 85 % busy in any month (mean over replications)."]
+
+
+def _decomposition_lines(decomposition: Mapping, label: str, reference: str, metric: str, unit: str) -> list[str]:
+    d = decomposition[label][metric]
+    whole = d["whole"]
+    settled = whole["n"] >= 2 and (whole["ci_low"] > 0 or whole["ci_high"] < 0)
+
+    def share(term: Mapping) -> str:
+        return f"{term['share'] * 100:.0f} %" if settled and math.isfinite(term['share']) else "—"
+
+    lines = [f"| channel | contribution to {label} − {reference} (95 % interval) | share of the whole |",
+             "|---|---:|---:|"]
+    for c in d["channels"]:
+        lines.append(f"| {c['label']} | {_with_interval(c, unit, format_difference)} | {share(c)} |")
+    i = d["interaction"]
+    lines += [f"| channels acting together (whole − sum of the above) | {_with_interval(i, unit, format_difference)} "
+              f"| {share(i)} |",
+              f"| **whole difference** | {_with_interval(whole, unit, format_difference)} | 100 % |",
+              f"| left with every channel off | {_with_interval(d['no_channel'], unit, format_difference)} | |"]
+    if not settled:
+        lines += ["", "The whole difference is not settled (its interval includes zero), so no shares are given."]
+    return lines
+
+
+def _breakdown_lines(parts: Mapping, label: str) -> list[str]:
+    metrics = ("ending_arr", "logo_churn_annual", "nrr_t12_end")
+    units = {"ending_arr": "currency/year", "logo_churn_annual": "fraction/year", "nrr_t12_end": "fraction"}
+    lines = ["| part | " + " | ".join(f"{m} difference" for m in metrics) + " |", "|---|" + "---:|" * len(metrics)]
+    for part, entry in parts.items():
+        cells = [_with_interval(entry[m]["paired_difference"][label], units[m], format_difference) for m in metrics]
+        lines.append(f"| {part.replace(':', ' ')} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _rests_on_lines(uncertain: Mapping | None, label: str, top: int = 5) -> list[str]:
+    if not uncertain or not uncertain.get("draws"):
+        return ["Every effect size in these scenarios is a single number (no distribution), so the spread over "
+                "replications is the model's randomness only: the probabilities above do **not** include any "
+                "doubt about the effect sizes. Give effects a distribution (docs/model.md, effect priors) to "
+                "include it."]
+    rows = uncertain["correlations"].get(label, {}).get("cumulative_revenue", [])
+    lines = [f"{len(uncertain['draws'])} uncertain parameters were drawn once per replication (shared by every "
+             "scenario that names them). Those the revenue difference moves with most (Spearman's ρ over "
+             "replications):", "", "| parameter | ρ with the revenue difference | p |", "|---|---:|---:|"]
+    for r in rows[:top]:
+        rho = "n/a" if not math.isfinite(r["rho"]) else f"{r['rho']:+.2f}"
+        p = "n/a" if not math.isfinite(r["p"]) else f"{r['p']:.2g}"
+        lines.append(f"| `{r['parameter']}` | {rho} | {p} |")
+    return lines

@@ -52,7 +52,16 @@ def test_compare_command_writes_every_output(tmp_path, capsys):
     paired = survival["paired_accounts"][0]
     assert paired["scenario"] == "expansion_focus" and paired["matched"] >= 120  # at least the initial book
     report = (out / "report.md").read_text()
-    assert "## The answer in plain words" in report and "![" in report and "cs_load.png" in report
+    assert "![" in report and "cs_load.png" in report
+    # The report opens with the answer, then the effort behind it and what it rests on.
+    order = ["## The answer: expansion_focus against renewal_focus", "## Effort each strategy used", "### Saturation",
+             "## Where the difference comes from", "## What this rests on", "## All metrics in words"]
+    positions = [report.index(heading) for heading in order]
+    assert positions == sorted(positions)
+    assert (out / "breakdown.csv").stat().st_size > 0
+    effort = result["effort"]
+    assert set(effort) == {"renewal_focus", "expansion_focus"}
+    assert all(e["capacity_factor"] == 1.0 for e in effort.values())  # no --equalize: as configured
 
 
 def test_common_random_numbers_cut_the_variance_of_the_default_comparison():
