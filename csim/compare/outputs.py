@@ -234,7 +234,7 @@ def _uncertain_parameters(runs: Sequence, seed: int) -> dict:
     each paired difference (:func:`csim.compare.uncertainty.rank_correlations`)."""
     from csim.compare.paired import metric_values
     from csim.compare.uncertainty import rank_correlations
-    from csim.scenario.uncertain import parameter_draws
+    from csim.engine.parameters import parameter_draws
 
     replications = runs[0].summary["replications"]
     draws: dict[str, np.ndarray] = {}

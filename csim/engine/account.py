@@ -262,6 +262,19 @@ class Account:
                 self.fv_state = FV_MISSED
                 self._shift_target(-ob.miss_penalty)
 
+    def shift_target_health(self, delta: float) -> None:
+        """A lasting touch effect on target health, with diminishing returns.
+
+        A rise acts in full at or below the reference health and shrinks linearly to nothing at
+        ``health.target_ceiling``; a fall acts in full. Health itself moves toward the target at
+        the next health moves.
+        """
+        w = self.world
+        if delta > 0.0:
+            room = (w.target_ceiling - self.target) / (w.target_ceiling - w.health_reference)
+            delta *= min(1.0, max(0.0, room))
+        self.target = clip_health(self.target + delta)
+
     def _shift_target(self, delta: float) -> None:
         self.target = clip_health(self.target + delta)
         self.health = clip_health(self.health + delta)

@@ -108,7 +108,7 @@ class Policy:
         if e.first_value_speedup:
             acct.speed_up_first_value(e.first_value_speedup, now)
         if e.target_health:
-            acct.target = clip_health(acct.target + e.target_health)
+            acct.shift_target_health(e.target_health)
         if e.renewal_logodds:
             acct.add_renewal_bonus(e.renewal_logodds, now)
         if e.save_prob and acct.intent and acct.dice.u(S.U_TOUCH) < e.save_prob:

@@ -29,6 +29,7 @@ INITIAL_BOOK = 1
 REFERRAL_LEADS = 2
 ACCOUNT_DICE = 3   # + source: (rep, ACCOUNT_DICE, source, chunk)
 SPILL = 4          # (rep, SPILL, source, index, purpose)
+PARAMETERS = 5     # (rep, PARAMETERS, key hash): one uniform per uncertain parameter (csim.engine.parameters)
 
 CHUNK = 1024
 

@@ -13,6 +13,7 @@ import simpy
 from csim.engine import streams as S
 from csim.engine.account import T_CONTRACTION, T_EXPANSION, T_REFERRAL, Account
 from csim.engine.cs_team import CSTeam
+from csim.engine.parameters import resolve
 from csim.engine.pipeline import draw_marketing_leads
 from csim.engine.policy import Policy
 from csim.engine.recorder import EventLog, TouchLog
@@ -66,9 +67,10 @@ class World:
     expansion_sigma = 0.5
 
     def __init__(self, scenario: Scenario, replication: int, seed: int | None = None):
-        self.scenario = scenario
         self.replication = replication
         self.seed = scenario.seed if seed is None else seed
+        # Uncertain parameters take this replication's draw; the rest of the engine sees numbers.
+        self.scenario = scenario = resolve(scenario, self.seed, replication)
         self.env = simpy.Environment()
         self.horizon_days = scenario.horizon_days
         self.segments = [SegmentParams(s, scenario) for s in scenario.segments]
@@ -79,6 +81,7 @@ class World:
         h = scenario.health
         self.health_reference, self.churn_effect = h.reference, h.churn_effect
         self.reversion, self.shock_sd = h.reversion, h.shock_sd
+        self.target_ceiling = h.target_ceiling
         plays = scenario.strategy.plays
         self.request_plays: list[tuple[int, Play]] = [(i, p) for i, p in enumerate(plays) if p.trigger == "request"]
         self.has_window_plays = any(p.trigger == "renewal_window" for p in plays)

@@ -99,7 +99,7 @@ def validate_scenario(data: dict[str, Any], source: str | Path) -> Scenario:
                   if not any(len(other) > len(loc) and other[:len(loc)] == loc for other in locs)] or errors
         first = errors[0]
         where = _format_loc(tuple(first["loc"]), data)
-        message = first["msg"]
+        message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = "unknown key"
         elif first["type"] == "missing":

@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from csim.scenario.uncertain import UncertainFloat, bounded
 from csim.strategy import TOUCH_KINDS, TRIGGERS
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -78,23 +79,30 @@ class Health(_Frozen):
     reviews_per_year: NonNegative = Field(4.0, description="Random health moves per account-year (Poisson): h ← h + reversion·(target−h) + N(0, shock_sd). Assumption.")
     reversion: Probability = Field(0.3, description="Fraction of the gap to the account's target health closed at each move.")
     shock_sd: NonNegative = Field(0.08, description="Standard deviation of a health move.")
-    churn_effect: float = Field(4.0, description="Log-odds of non-renewal per unit of health below reference (β_churn). Assumption; set 0 for health-independent churn.")
-    expansion_effect: float = Field(2.0, description="Log expansion rate per unit of health above reference. Assumption.")
-    contraction_effect: float = Field(2.0, description="Log contraction rate per unit of health below reference. Assumption.")
-    referral_effect: float = Field(4.0, description="Log referral rate per unit of health above reference. Assumption.")
+    churn_effect: UncertainFloat = Field(4.0, description="Log-odds of non-renewal per unit of health below reference (β_churn). Assumption; set 0 for health-independent churn.")
+    expansion_effect: UncertainFloat = Field(2.0, description="Log expansion rate per unit of health above reference. Assumption.")
+    contraction_effect: UncertainFloat = Field(2.0, description="Log contraction rate per unit of health below reference. Assumption.")
+    referral_effect: UncertainFloat = Field(4.0, description="Log referral rate per unit of health above reference. Assumption.")
+    target_ceiling: Probability = Field(0.85, description="Target health that lasting touch effects approach but never pass: a target_health effect acts in full at the reference health and not at all at the ceiling. Assumption (value delivered has diminishing returns).")
     detractor_below: Probability = Field(0.3, description="An account that churns with health below this is a detractor (bad word of mouth).")
+
+    @model_validator(mode="after")
+    def _ceiling_above_reference(self) -> "Health":
+        if not self.target_ceiling > self.reference:
+            raise ValueError(f"target_ceiling ({self.target_ceiling:g}) must be above reference ({self.reference:g})")
+        return self
 
 
 class Onboarding(_Frozen):
     """The first ~90 days: the first-value milestone."""
 
     window_days: Positive = Field(90.0, description="Onboarding window after the first payment, days. Source: domain notes §1 (~90 days).")
-    first_value_prob: Probability = Field(0.65, description="Probability an ICP-fit account reaches first value within the window without CS help. Assumption.")
+    first_value_prob: bounded(0.0, 1.0) = Field(0.65, description="Probability an ICP-fit account reaches first value within the window without CS help. Assumption.")
     poor_fit_factor: Probability = Field(0.6, description="Multiplier on first_value_prob for poor-fit accounts. Assumption.")
     first_value_days: Positive = Field(45.0, description="Median time to first value when reached, days (log-normal). Source: 'within a month of go-live' (domain notes §1).")
     first_value_sigma: NonNegative = Field(0.5, description="Log-normal sigma of time to first value.")
-    value_gain: float = Field(0.2, description="Rise of health and of target health at first value. Assumption (onboarding effects are vendor claims, weak).")
-    miss_penalty: float = Field(0.15, description="Fall of health and of target health when the window closes without first value. Assumption.")
+    value_gain: UncertainFloat = Field(0.2, description="Rise of health and of target health at first value. Assumption (onboarding effects are vendor claims, weak).")
+    miss_penalty: UncertainFloat = Field(0.15, description="Fall of health and of target health when the window closes without first value. Assumption.")
 
 
 class Renewal(_Frozen):
@@ -139,15 +147,16 @@ class CSTeam(_Frozen):
 
 
 class Effect(_Frozen):
-    """What a completed touch does. Any effect may be zero or negative (domain notes §4)."""
+    """What a completed touch does. Any effect may be zero or negative (domain notes §4), and any
+    may be a distribution (:mod:`csim.scenario.uncertain`): one draw per replication."""
 
-    health: float = Field(0.0, description="Immediate change of health.")
-    target_health: float = Field(0.0, description="Lasting change of the account's target health (value delivered).")
-    first_value_prob: float = Field(0.0, description="Added to the probability of reaching first value (onboarding only).")
-    first_value_speedup: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(0.0, description="Fraction cut from the remaining time to first value.")
-    renewal_logodds: float = Field(0.0, description="Added to the log-odds of renewing at the next renewal decision.")
-    expansion_prob: Probability = Field(0.0, description="Probability the touch closes an expansion at once (segment expansion size).")
-    save_prob: Probability = Field(0.0, description="Probability the touch reverses a churn intent.")
+    health: UncertainFloat = Field(0.0, description="Immediate change of health.")
+    target_health: UncertainFloat = Field(0.0, description="Lasting change of the account's target health (value delivered), at full size at the reference health and shrinking linearly to nothing at health.target_ceiling (diminishing returns); a negative change acts in full.")
+    first_value_prob: UncertainFloat = Field(0.0, description="Added to the probability of reaching first value (onboarding only).")
+    first_value_speedup: bounded(0.0, 1.0, high_open=True) = Field(0.0, description="Fraction cut from the remaining time to first value.")
+    renewal_logodds: UncertainFloat = Field(0.0, description="Added to the log-odds of renewing at the next renewal decision.")
+    expansion_prob: bounded(0.0, 1.0) = Field(0.0, description="Probability the touch closes an expansion at once (segment expansion size).")
+    save_prob: bounded(0.0, 1.0) = Field(0.0, description="Probability the touch reverses a churn intent.")
 
 
 class Play(_Frozen):

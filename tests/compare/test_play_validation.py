@@ -37,7 +37,7 @@ def _strategy(tmp_path: Path, touch="value_review", trigger="cadence", segments=
     ({"segments": '"smb", "whales"'}, "strategy", "'whales'"),
     ({"extra": ""}, "strategy.plays[0]", "every_days"),
     ({"extra": "every_days = 90.0\nefect = { health = 0.1 }"}, "strategy.plays[0].efect", "unknown key"),
-    ({"extra": "every_days = 90.0\neffect = { save_prob = 1.5 }"}, "strategy.plays[0].effect.save_prob", "less than"),
+    ({"extra": "every_days = 90.0\neffect = { save_prob = 1.5 }"}, "strategy.plays[0].effect.save_prob", "must be in [0, 1]"),
 ], ids=["unknown-touch", "unknown-trigger", "unknown-segment", "cadence-without-period", "misspelt-effect",
         "probability-above-1"])
 def test_bad_play_names_the_file_and_the_key(tmp_path, edit, key, words):
