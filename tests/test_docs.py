@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from csim.scenario.reference import BEGIN, END, parameter_table
+from csim.scenario.reference import BEGIN, END, PRIORS_BEGIN, PRIORS_END, parameter_table, prior_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,3 +56,11 @@ def test_readme_tour_commands_run(tmp_path, monkeypatch, capsys):
             out = Path(argv[argv.index("--out") + 1])
             assert (out / "report.md").exists(), f"{command}: no report.md in {out}"
     assert "properties" in capsys.readouterr().out  # csim schema printed the JSON Schema
+
+
+def test_model_doc_lists_every_effect_prior_of_the_scenario_files():
+    """docs/model.md's effect-prior table is the one the scenario files give (every distribution, its source)."""
+    text = (ROOT / "docs" / "model.md").read_text(encoding="utf-8")
+    start, end = text.index(PRIORS_BEGIN), text.index(PRIORS_END) + len(PRIORS_END)
+    assert text[start:end] == prior_table(ROOT / "scenarios"), \
+        "regenerate with: python -m csim.scenario.reference priors"

@@ -38,7 +38,7 @@ from typing import Annotated, Any, Iterator, Literal, Mapping
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 __all__ = ["Distribution", "UncertainFloat", "bounded", "UncertainParameter", "uncertain_parameters",
-           "with_values", "DISTRIBUTION_KEYS"]
+           "with_values", "at_means", "DISTRIBUTION_KEYS"]
 
 #: The keys each distribution needs (optional ones after a "?").
 DISTRIBUTION_KEYS: dict[str, tuple[str, ...]] = {
@@ -211,3 +211,12 @@ def with_values(scenario: BaseModel, values: Mapping[tuple, float]) -> BaseModel
             node = node[part]
         node[path[-1]] = value
     return type(scenario).model_validate(data)
+
+
+def at_means(scenario: BaseModel) -> BaseModel:
+    """The scenario with every distribution replaced by its mean: the point-effect version of it
+    (to separate what common random numbers buy from the spread the priors add)."""
+    params = uncertain_parameters(scenario)
+    if not params:
+        return scenario
+    return with_values(scenario, {p.path: float(p.distribution.frozen().mean()) for p in params})

@@ -29,9 +29,10 @@ def test_unknown_channel_is_refused():
 
 
 def test_a_renewal_only_strategy_is_attributed_to_the_direct_channel(tmp_path):
-    # renewal_focus's calls only shift the renewal decision (no health effect): against no_cs the
+    # renewal_focus's calls, without their health effect, only shift the renewal decision: against no_cs the
     # whole difference is the direct channel's, and switching it off leaves nothing.
-    runs = [scenario("no_cs", *SMALL), scenario("renewal_focus", *SMALL)]
+    calls_only = ["strategy.plays.1.effect.health=0", "strategy.plays.2.effect.health=0"]
+    runs = [scenario("no_cs", *SMALL), scenario("renewal_focus", *SMALL, *calls_only)]
     result = compare_scenarios(runs, 3, SEED, tmp_path, executor="serial", progress=False, survival=False,
                                decompose=True)
     d = result["decomposition"]["renewal_focus"]

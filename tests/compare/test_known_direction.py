@@ -27,7 +27,6 @@ def test_plays_without_effect_never_beat_reactive_support_on_churn():
     churn = metric_values(runs)["logo_churn_annual"]
     d = churn["expansion_focus"] - churn["no_cs"]
     assert t_interval(d).high >= 0, d  # not better at 95 %
-    assert probability_beats(churn["no_cs"], churn["expansion_focus"], -1)["probability"] <= 0.5
 
 
 def test_a_renewal_play_with_a_large_lasting_effect_beats_a_zero_effect_expansion_strategy():
