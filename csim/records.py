@@ -58,8 +58,11 @@ CHANNELS: tuple[str, ...] = ("initial", "marketing", "referral")
 #: How a lead ended: won, lost in sales, lost to bad word of mouth, or still open at the horizon.
 LEAD_OUTCOMES: tuple[str, ...] = ("won", "not_converted", "word_of_mouth", "open")
 
-#: What became of a touch request.
-TOUCH_OUTCOMES: tuple[str, ...] = ("done", "expired", "cancelled")
+#: What became of a touch request. Every request ends as exactly one: ``done`` (served: a CSM
+#: started it; ``finished`` is NaN if it was still in service at the horizon), ``expired`` (still
+#: waiting at its deadline, recorded then), ``cancelled`` (the account churned while it waited,
+#: recorded then), or ``waiting`` (not started by the horizon).
+TOUCH_OUTCOMES: tuple[str, ...] = ("done", "expired", "cancelled", "waiting")
 
 EVENT_COLUMNS: Mapping[str, str] = {
     "replication": "int32",
@@ -118,9 +121,11 @@ TOUCH_COLUMNS: Mapping[str, str] = {
     "segment": "int8",
     "requested": "float64",  # day
     "started": "float64",    # day; NaN if never started
-    "finished": "float64",   # day; NaN if never finished
-    "csm_hours": "float64",  # CSM hours consumed (0 for tech-touch or if not started)
+    "finished": "float64",   # day; NaN if never finished (not served, or in service at the horizon)
+    "csm_hours": "float64",  # CSM hours worked within the run (0 for tech-touch or if not started)
     "outcome": "int8",       # TOUCH_OUTCOMES code
+    "ended": "float64",      # day the request left the system: finished, expired or cancelled;
+                             # NaN while waiting or in service at the horizon
 }
 
 TABLES: Mapping[str, Mapping[str, str]] = {

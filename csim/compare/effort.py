@@ -15,26 +15,15 @@ from typing import Sequence
 import numpy as np
 
 from csim.metrics import t_interval
+from csim.metrics.cs import SATURATED, cs_effort
 from csim.records import TOUCH_OUTCOMES
 
 __all__ = ["SATURATED", "effort_summary"]
-
-#: Utilisation above which a month counts as saturated (the report's warning threshold).
-SATURATED = 0.85
 
 
 def _stat(values: np.ndarray) -> dict:
     i = t_interval(np.asarray(values, float))
     return {"mean": i.mean, "ci_low": i.low, "ci_high": i.high, "n": i.n}
-
-
-def _outcome_counts(touches: dict, reps: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
-    index = np.searchsorted(reps, touches["replication"][mask])
-    outcome = touches["outcome"][mask]
-    counts = {"requests": np.bincount(index, minlength=reps.size).astype(float)}
-    for code, name in enumerate(TOUCH_OUTCOMES):
-        counts[name] = np.bincount(index[outcome == code], minlength=reps.size).astype(float)
-    return counts
 
 
 def effort_summary(runs: Sequence, capacity_factors: dict[str, float] | None = None) -> dict:
@@ -43,44 +32,35 @@ def effort_summary(runs: Sequence, capacity_factors: dict[str, float] | None = N
     ``{label: {"capacity_factor", "csm_hours", "cs_cost", "utilisation", "months_above_saturation",
     "saturated_months" (month indices where the mean utilisation over replications is above
     :data:`SATURATED`), "requests", <one entry per touch outcome>, "unserved_share",
-    "by_play": [{"play", "touch", "requests", <outcomes>, "csm_hours"}]}}``. Counts and hours are
-    means over replications with their t-interval; CSM-hours count touches served in the run.
+    "backlog_at_horizon", "by_play": [{"play", "touch", "trigger", "requests", <outcomes>,
+    "csm_hours"}]}}``. Counts and hours are means over replications with their t-interval
+    (:func:`csim.metrics.cs.cs_effort`); CSM-hours count hours worked within the run.
     """
-    from csim.compare.equalize import csm_hours_used
-
     out = {}
     for run in runs:
         reps = np.asarray(run.summary["replications"])
-        t = run.records.touches
-        everything = np.ones(t["replication"].size, dtype=bool)
-        counts = _outcome_counts(t, reps, everything)
-        unserved = counts.get("expired", 0) + counts.get("waiting", 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            unserved_share = np.where(counts["requests"] > 0, unserved / counts["requests"], np.nan)
-        util = run.monthly.pivot(index="replication", columns="month", values="cs_utilisation")
-        util = util.reindex(reps)
+        effort = cs_effort(run.records)
+        per_play = cs_effort(run.records, by_play=True)
+        util = run.monthly.pivot(index="replication", columns="month", values="cs_utilisation").reindex(reps)
         above = (util.to_numpy() > SATURATED).sum(axis=1).astype(float)
         mean_by_month = util.mean(axis=0).to_numpy()
+        backlog = run.monthly.groupby("replication")["cs_backlog"].last().reindex(reps).to_numpy(float)
         by_play = []
-        plays = run.scenario.strategy.plays
-        for i, play in enumerate(plays):
-            mask = t["play"] == i
-            c = _outcome_counts(t, reps, mask)
-            served = np.isfinite(t["finished"]) & mask
-            hours = np.bincount(np.searchsorted(reps, t["replication"][served]), weights=t["csm_hours"][served],
-                                minlength=reps.size)
-            by_play.append({"play": i, "touch": play.touch, "trigger": play.trigger,
-                            **{k: float(np.mean(v)) for k, v in c.items()}, "csm_hours": float(np.mean(hours))})
+        for i, play in enumerate(run.scenario.strategy.plays):
+            row = {"play": i, "touch": play.touch, "trigger": play.trigger}
+            for key in ("requests", *TOUCH_OUTCOMES, "csm_hours"):
+                column = per_play[key][:, i] if i < per_play[key].shape[1] else np.zeros(reps.size)
+                row[key] = float(np.mean(column))
+            by_play.append(row)
         out[run.label] = {
             "capacity_factor": (capacity_factors or {}).get(run.label, 1.0),
-            "csm_hours": _stat(csm_hours_used(run.records)),
+            "csm_hours": _stat(effort["csm_hours"]),
             "cs_cost": _stat(run.summary["metrics"]["cs_cost"]["per_replication"]),
             "utilisation": _stat(run.summary["metrics"]["cs_utilisation"]["per_replication"]),
             "months_above_saturation": _stat(above),
             "saturated_months": [int(m) for m in np.flatnonzero(mean_by_month > SATURATED)],
-            **{k: _stat(v) for k, v in counts.items()},
-            "unserved_share": _stat(unserved_share),
+            **{key: _stat(effort[key]) for key in ("requests", *TOUCH_OUTCOMES, "unserved_share")},
+            "backlog_at_horizon": _stat(backlog),
             "by_play": by_play,
         }
     return out
-

@@ -30,6 +30,7 @@ from typing import Callable, Literal
 
 import numpy as np
 
+from csim.metrics.cs import cs_effort
 from csim.records import Records
 from csim.scenario.model import Scenario
 
@@ -40,7 +41,7 @@ Target = Literal["csm_hours", "cs_cost"]
 
 #: What ``--equalize`` can hold equal, with the words the report uses.
 EQUALIZE_TARGETS: dict[str, str] = {
-    "csm_hours": "CSM-hours used (hours of touches served in the run)",
+    "csm_hours": "CSM-hours used (hours worked on touches within the run)",
     "cs_cost": "CS team cost over the run",
 }
 
@@ -100,12 +101,8 @@ def scale_capacity(scenario: Scenario, factor: float) -> Scenario:
 
 
 def csm_hours_used(records: Records) -> np.ndarray:
-    """CSM-hours of touches served (finished) within the run, per replication in sorted order."""
-    reps = np.unique(records.accounts["replication"])
-    t = records.touches
-    served = np.isfinite(t["finished"]) & (t["finished"] < records.horizon_days)
-    index = np.searchsorted(reps, t["replication"][served])
-    return np.bincount(index, weights=t["csm_hours"][served], minlength=reps.size)
+    """CSM-hours worked within the run, per replication in sorted order (:func:`csim.metrics.cs.cs_effort`)."""
+    return cs_effort(records)["csm_hours"]
 
 
 def effort_value(target: str, records: Records, summary: dict) -> float:

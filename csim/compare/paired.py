@@ -16,11 +16,9 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from csim.metrics import METRICS, t_interval
-from csim.records import TOUCH_OUTCOMES
+from csim.metrics.cs import cs_effort
 
 __all__ = ["COMPARED", "CS_ROI_DEFINITION", "metric_values", "paired_statistics"]
-
-EXPIRED = TOUCH_OUTCOMES.index("expired")
 
 CS_ROI_DEFINITION = (
     "(gross margin x (cumulative revenue of the scenario - cumulative revenue of the first scenario) "
@@ -52,13 +50,9 @@ def _cumulative_revenue(run) -> np.ndarray:
 
 
 def _expired_share(run) -> np.ndarray:
-    t = run.records.touches
-    reps = np.asarray(run.summary["replications"])
-    index = np.searchsorted(reps, t["replication"])
-    requested = np.bincount(index, minlength=reps.size).astype(float)
-    expired = np.bincount(index[t["outcome"] == EXPIRED], minlength=reps.size)
+    effort = cs_effort(run.records)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(requested > 0, expired / requested, np.nan)
+        return np.where(effort["requests"] > 0, effort["expired"] / effort["requests"], np.nan)
 
 
 def metric_values(runs: Sequence) -> dict[str, dict[str, np.ndarray]]:

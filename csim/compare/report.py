@@ -206,8 +206,10 @@ def render_comparison_report(outdir: str | os.PathLike, stats: Mapping, survival
     if effort:
         lines += ["## Effort each strategy used", "", *_effort_table(effort), "",
                   "Capacity factor: the scale applied to every CSM's hours and cost (1 = as configured). "
-                  "CSM-hours used: hours of touches served in the run. Unserved share: requests that expired "
-                  "at their deadline or were still waiting at the horizon, over requests made.", "",
+                  "CSM-hours used: hours worked on touches within the run. Every request ends as exactly one of "
+                  "served, expired (still waiting at its deadline), cancelled (its account churned while it "
+                  "waited) or waiting at the horizon; unserved share = (expired + waiting) / requests. Means over "
+                  "replications.", "",
                   "### Saturation", "", *_saturation_lines(effort, months), "",
                   "### Touches by play (means over replications)", "", *_play_table(effort), ""]
     if decomposition or breakdown:
@@ -314,15 +316,14 @@ def _verdict_words(stats: Mapping, label: str) -> str:
 
 def _effort_table(effort: Mapping) -> list[str]:
     lines = ["| scenario | capacity factor | CSM-hours used | CS cost | mean utilisation | months above 85 % "
-             "| requests | served | expired | waiting at the horizon | unserved share |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| requests | served | expired | cancelled (churned) | waiting at the horizon | unserved share |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for label, e in effort.items():
-        def mean(key, unit="count"):
-            return format_value(e[key]["mean"], unit) if key in e else "—"
-        lines.append(f"| {label} | {e['capacity_factor']:.2f} | {format_value(e['csm_hours']['mean'], 'hours')} | "
+        counts = " | ".join(f"{e[key]['mean']:,.0f}" for key in ("requests", "done", "expired", "cancelled", "waiting"))
+        lines.append(f"| {label} | {e['capacity_factor']:.2f} | {e['csm_hours']['mean']:,.0f} | "
                      f"{format_value(e['cs_cost']['mean'], 'currency')} | {format_value(e['utilisation']['mean'], 'fraction')} | "
-                     f"{e['months_above_saturation']['mean']:.1f} | {mean('requests')} | {mean('done')} | {mean('expired')} | "
-                     f"{mean('waiting')} | {format_value(e['unserved_share']['mean'], 'fraction')} |")
+                     f"{e['months_above_saturation']['mean']:.1f} | {counts} | "
+                     f"{format_value(e['unserved_share']['mean'], 'fraction')} |")
     return lines
 
 
@@ -331,9 +332,9 @@ def _play_table(effort: Mapping) -> list[str]:
              "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
     for label, e in effort.items():
         for p in e["by_play"]:
-            lines.append(f"| {label} | {p['play']} | {p['touch']} ({p['trigger']}) | {p['requests']:,.0f} | "
-                         f"{p.get('done', 0):,.0f} | {p.get('expired', 0):,.0f} | {p.get('cancelled', 0):,.0f} | "
-                         f"{p.get('waiting', 0):,.0f} | {p['csm_hours']:,.0f} |")
+            counts = " | ".join(f"{p[key]:,.0f}" for key in ("requests", "done", "expired", "cancelled", "waiting",
+                                                              "csm_hours"))
+            lines.append(f"| {label} | {p['play']} | {p['touch']} ({p['trigger']}) | {counts} |")
     return lines
 
 

@@ -508,6 +508,7 @@ class Account:
         if self.churn_time == INF:
             self.churn_time = now
         self._log(now, kind, before, 0)
+        w.cs_team.cancel(self, now)
         if self.health < w.scenario.health.detractor_below:
             w.add_detractor(now)
         times = self.times

@@ -14,12 +14,17 @@ from typing import TYPE_CHECKING
 import simpy
 
 from csim.engine import streams as S
-from csim.engine.policy import CANCELLED, DONE, EXPIRED
+from csim.engine.policy import CANCELLED, DONE, EXPIRED, WAITING
 
 if TYPE_CHECKING:  # pragma: no cover
     from csim.engine.account import Account
     from csim.engine.world import World
     from csim.scenario.model import Play
+
+
+NAN = float("nan")
+#: A request being served (not an outcome: it ends as done, or is recorded as served at the horizon).
+IN_SERVICE = -1
 
 
 class HeapQueue:
@@ -71,8 +76,29 @@ class CSMPool(simpy.PriorityResource):
     PutQueue = HeapQueue
 
 
+class Ticket:
+    """One touch request and where it stands (waiting, in service, or ended)."""
+
+    __slots__ = ("acct", "play_index", "play", "requested", "request", "started", "hours", "state")
+
+    def __init__(self, acct: "Account", play_index: int, play: "Play", requested: float):
+        self.acct, self.play_index, self.play, self.requested = acct, play_index, play, requested
+        self.request = None
+        self.started = NAN
+        self.hours = 0.0
+        self.state = WAITING
+
+
 class CSTeam:
-    """Queue and serve the touches of one replication."""
+    """Queue and serve the touches of one replication.
+
+    Every request ends as exactly one of (csim.records.TOUCH_OUTCOMES): served (``done``),
+    ``expired`` at its deadline (a SimPy timeout racing the CSM request, recorded at the
+    deadline), ``cancelled`` when its account churns while it waits (recorded then), or
+    ``waiting`` at the horizon (recorded by :meth:`close`). A request that expired or was
+    cancelled stays in SimPy's queue until it reaches the head and is released at once without
+    CSM time (lazy withdrawal: removing it from the heap on the spot would cost O(n) a time).
+    """
 
     def __init__(self, world: "World"):
         team = world.scenario.cs_team
@@ -80,39 +106,84 @@ class CSTeam:
         self.env = world.env
         self.server = CSMPool(self.env, capacity=team.headcount) if team.headcount > 0 else None
         self.days_per_hour = 7.0 / team.hours_per_week
+        #: Requests not yet ended, per account index: cancelled if the account churns.
+        self.open: dict[int, set[Ticket]] = {}
+
+    def _record(self, ticket: Ticket, finished: float, outcome: int, ended: float) -> None:
+        w = self.world
+        w.touches.add(ticket.acct.idx, ticket.play_index, w.policy.touch_code[ticket.play_index], ticket.requested,
+                      ticket.started, finished, ticket.hours, outcome, ended)
 
     def request(self, acct: "Account", i: int, play: "Play", now: float) -> None:
         """Queue a touch; with no CSMs at all it expires at once.
 
-        The touch is driven by callbacks on the request and service events rather than a
-        process of its own: the same queueing, half the SimPy events per touch.
+        The touch is driven by callbacks on the request, deadline and service events rather
+        than a process of its own: the same queueing, fewer SimPy events per touch.
         """
+        ticket = Ticket(acct, i, play, now)
         if self.server is None:
-            self.world.touches.add(acct.idx, i, self.world.policy.touch_code[i], now, float("nan"), float("nan"), 0.0, EXPIRED)
+            ticket.state = EXPIRED
+            self._record(ticket, NAN, EXPIRED, now)
             return
-        request = self.server.request(priority=play.priority)
-        request.callbacks.append(lambda event: self._granted(event, acct, i, play, now))
+        self.open.setdefault(acct.idx, set()).add(ticket)
+        ticket.request = request = self.server.request(priority=play.priority)
+        request.callbacks.append(lambda event: self._granted(ticket))
+        deadline = self.env.timeout(play.deadline_days)
+        deadline.callbacks.append(lambda event: self._deadline(ticket))
 
-    def _granted(self, request, acct: "Account", i: int, play: "Play", requested: float) -> None:
-        env, w = self.env, self.world
-        started = env.now
-        # Reneging is checked when a CSM becomes free: an expired request holds no CSM time.
-        outcome = EXPIRED if started - requested > play.deadline_days else (CANCELLED if acct.mrr == 0 else DONE)
-        if outcome != DONE:
-            self.server.release(request)
-            nan = float("nan")
-            w.touches.add(acct.idx, i, w.policy.touch_code[i], requested, nan, nan, 0.0, outcome)
+    def _end(self, ticket: Ticket, state: int) -> None:
+        ticket.state = state
+        pending = self.open.get(ticket.acct.idx)
+        if pending is not None:
+            pending.discard(ticket)
+
+    def _deadline(self, ticket: Ticket) -> None:
+        if ticket.state == WAITING:
+            self._end(ticket, EXPIRED)
+            self._record(ticket, NAN, EXPIRED, self.env.now)
+
+    def cancel(self, acct: "Account", now: float) -> None:
+        """The account churned: its requests still waiting are cancelled now."""
+        for ticket in sorted(self.open.pop(acct.idx, ()), key=lambda t: t.requested):
+            if ticket.state == WAITING:
+                ticket.state = CANCELLED
+                self._record(ticket, NAN, CANCELLED, now)
+            else:  # in service: it finishes, its effect lands on a churned account and is dropped
+                self.open.setdefault(acct.idx, set()).add(ticket)
+
+    def _granted(self, ticket: Ticket) -> None:
+        if ticket.state != WAITING:  # expired or cancelled while queued: withdraw without CSM time
+            self.server.release(ticket.request)
             return
-        hours = play.csm_hours if play.duration == "fixed" else play.csm_hours * acct.dice.exp1(S.U_TOUCH)
+        env = self.env
+        ticket.state = IN_SERVICE
+        ticket.started = env.now
+        play = ticket.play
+        hours = play.csm_hours if play.duration == "fixed" else play.csm_hours * ticket.acct.dice.exp1(S.U_TOUCH)
+        ticket.hours = hours
         service = env.timeout(hours * self.days_per_hour)
-        service.callbacks.append(lambda event: self._finished(request, acct, i, requested, started, hours))
+        service.callbacks.append(lambda event: self._finished(ticket))
 
-    def _finished(self, request, acct: "Account", i: int, requested: float, started: float, hours: float) -> None:
-        w = self.world
-        self.server.release(request)
+    def _finished(self, ticket: Ticket) -> None:
+        self.server.release(ticket.request)
         now = self.env.now
-        w.touches.add(acct.idx, i, w.policy.touch_code[i], requested, started, now, hours, DONE)
+        self._end(ticket, DONE)
+        self._record(ticket, now, DONE, now)
+        acct = ticket.acct
         if acct.mrr == 0:
             return
-        w.policy.apply(acct, i, now)
+        self.world.policy.apply(acct, ticket.play_index, now)
         acct.wake()
+
+    def close(self, horizon: float) -> None:
+        """At the horizon: record requests still waiting, and touches in service with the hours
+        worked so far (served; ``finished`` and ``ended`` NaN)."""
+        tickets = sorted((t for pending in self.open.values() for t in pending),
+                         key=lambda t: (t.requested, t.acct.idx, t.play_index))
+        for ticket in tickets:
+            if ticket.state == WAITING:
+                self._record(ticket, NAN, WAITING, NAN)
+            elif ticket.state == IN_SERVICE:
+                ticket.hours = min(ticket.hours, (horizon - ticket.started) / self.days_per_hour)
+                self._record(ticket, NAN, DONE, NAN)
+        self.open.clear()

@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING
 
 from csim.engine import streams as S
 from csim.engine.account import FV_PENDING, INF, T_PLAY
-from csim.strategy import TOUCH_KINDS, clip_health
+from csim.records import TOUCH_OUTCOMES
+from csim.strategy import TOUCH_KINDS
 
 if TYPE_CHECKING:  # pragma: no cover
     from csim.engine.account import Account
     from csim.engine.world import World
     from csim.scenario.model import Play
 
-DONE, EXPIRED, CANCELLED = 0, 1, 2  # csim.records.TOUCH_OUTCOMES
+DONE, EXPIRED, CANCELLED, WAITING = (TOUCH_OUTCOMES.index(o) for o in ("done", "expired", "cancelled", "waiting"))
 
 
 class Policy:
@@ -94,7 +95,7 @@ class Policy:
         play = self.plays[i]
         w = self.world
         if play.csm_hours <= 0.0 or play.touch == "tech_touch":
-            w.touches.add(acct.idx, i, self.touch_code[i], now, now, now, 0.0, DONE)
+            w.touches.add(acct.idx, i, self.touch_code[i], now, now, now, 0.0, DONE, now)
             self.apply(acct, i, now)
             return
         w.cs_team.request(acct, i, play, now)

@@ -54,12 +54,12 @@ class TouchLog:
         self.rows: list[tuple] = []
 
     def add(self, account: int, play: int, touch: int, requested: float, started: float, finished: float,
-            csm_hours: float, outcome: int) -> None:
-        self.rows.append((account, play, touch, requested, started, finished, csm_hours, outcome))
+            csm_hours: float, outcome: int, ended: float) -> None:
+        self.rows.append((account, play, touch, requested, started, finished, csm_hours, outcome, ended))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        names = ("account", "play", "touch", "requested", "started", "finished", "csm_hours", "outcome")
-        dtypes = ("int64", "int16", "int16", "float64", "float64", "float64", "float64", "int8")
+        names = ("account", "play", "touch", "requested", "started", "finished", "csm_hours", "outcome", "ended")
+        dtypes = ("int64", "int16", "int16", "float64", "float64", "float64", "float64", "int8", "float64")
         if not self.rows:
             return {n: np.empty(0, dtype=d) for n, d in zip(names, dtypes)}
         cols = list(zip(*self.rows))

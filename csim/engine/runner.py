@@ -8,6 +8,8 @@ only the missing ones (resume after an interruption).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Iterable, Literal
@@ -23,7 +25,9 @@ Executor = Literal["auto", "serial", "joblib", "dask"]
 
 
 def _checkpoint_file(checkpoint_dir: Path, scenario: Scenario, seed: int, replication: int) -> Path:
-    return checkpoint_dir / f"{scenario.content_hash()[:16]}-seed{seed}" / f"replication-{replication:05d}.npz"
+    # The records schema is part of the key: a checkpoint written by a version with other columns is not reused.
+    schema = hashlib.sha256(json.dumps(TABLES, sort_keys=True).encode()).hexdigest()[:8]
+    return checkpoint_dir / f"{scenario.content_hash()[:16]}-seed{seed}-records{schema}" / f"replication-{replication:05d}.npz"
 
 
 def _save(records: Records, path: Path) -> None:

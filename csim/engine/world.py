@@ -212,6 +212,7 @@ class World:
                 self.env.run(until=min((m + 1) * MONTH_DAYS, self.horizon_days))
                 if on_month is not None:
                     on_month()
+            self.cs_team.close(self.horizon_days)
         return self._records()
 
     def _records(self) -> Records:

@@ -46,8 +46,15 @@ MONTHLY_COLUMNS: dict[str, str] = {
     "cs_hours": "CSM hours of touches finished in the month",
     "cs_utilisation": "fraction, cs_hours / CSM hours available in a month",
     "touches_done": "touches finished in the month",
-    "touches_expired": "touches expired, by request month",
+    "touches_expired": "touches expired at their deadline in the month",
     "mean_touch_wait_days": "days, mean started - requested of touches started in the month",
+    "cs_requests": "touch requests made in the month (CSM and tech-touch)",
+    "cs_served": "requests a CSM (or tech-touch) started in the month",
+    "cs_expired": "requests that reached their deadline unserved in the month",
+    "cs_cancelled": "requests cancelled in the month because their account churned while they waited",
+    "cs_backlog": "requests waiting at the month end",
+    "cs_wait_mean_days": "days, mean wait of requests whose wait ended in the month (served: to the start; "
+                         "expired: to the deadline; cancelled: to the churn)",
 }
 
 

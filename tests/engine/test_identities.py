@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from csim.engine.runner import simulate
 from csim.metrics import check_mrr_bridge, monthly
-from csim.records import CHANNELS, EVENT_KINDS, LEAD_OUTCOMES
+from csim.records import CHANNELS, EVENT_KINDS, LEAD_OUTCOMES, TOUCH_OUTCOMES
 from csim.scenario import Scenario
 
 K = {name: code for code, name in enumerate(EVENT_KINDS)}
@@ -161,3 +161,43 @@ def test_engine_identities(scn):
     _check_account_continuity(rec)
     _check_accounts(rec)
     _check_monthly(rec)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.floats(0.5, 40.0))
+def test_every_request_ends_as_exactly_one_thing(scenario, deadline):
+    """Requests made = served + expired + cancelled + waiting at the horizon, per play and per
+    month; expiry and cancellation are recorded when they happen, and nothing ends after the horizon."""
+    from csim.metrics.cs import cs_effort
+
+    plays = [{**p, "deadline_days": deadline} for p in scenario.model_dump()["strategy"]["plays"]]
+    data = scenario.model_dump()
+    data["strategy"]["plays"] = plays
+    scenario = Scenario.model_validate(data)
+    rec = simulate(scenario, 2, executor="serial", progress=False)
+    t = rec.touches
+    outcome = {name: t["outcome"] == code for code, name in enumerate(TOUCH_OUTCOMES)}
+    # Exactly one outcome each, and each outcome's times are those of that fate.
+    assert sum(m.astype(int) for m in outcome.values()).tolist() == [1] * t["outcome"].size
+    horizon = rec.horizon_days
+    assert (t["requested"] < horizon).all()
+    ended = t["ended"]
+    assert np.isnan(ended[outcome["waiting"]]).all() and np.isnan(t["started"][outcome["waiting"]]).all()
+    for fate in ("expired", "cancelled"):
+        assert np.isnan(t["started"][outcome[fate]]).all() and (ended[outcome[fate]] < horizon).all()
+    # At the deadline; with no CSM at all a CSM touch can never be served and ends at once.
+    wait = deadline if scenario.cs_team.headcount > 0 else 0.0
+    np.testing.assert_allclose(ended[outcome["expired"]] - t["requested"][outcome["expired"]], wait, atol=1e-9)
+    assert (ended[outcome["cancelled"]] >= t["requested"][outcome["cancelled"]]).all()
+    served = outcome["done"]
+    assert (t["started"][served] - t["requested"][served] <= deadline + 1e-9).all()
+    # Per play and replication: the four fates add up to the requests made.
+    effort = cs_effort(rec, by_play=True)
+    np.testing.assert_array_equal(effort["requests"], effort["done"] + effort["expired"] + effort["cancelled"]
+                                  + effort["waiting"])
+    # Per month: requests made to date = fates to date + backlog at the month end.
+    table = monthly(rec)
+    for _, rows in table.groupby("replication"):
+        made = rows["cs_requests"].cumsum().to_numpy()
+        settled = (rows["cs_served"] + rows["cs_expired"] + rows["cs_cancelled"]).cumsum().to_numpy()
+        np.testing.assert_array_equal(made, settled + rows["cs_backlog"].to_numpy())

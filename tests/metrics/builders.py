@@ -30,7 +30,7 @@ DEFAULTS = {
     "leads": {"replication": 0, "segment": 0, "icp_fit": True, "account": -1, "cost": 0.0,
               "channel": CHANNELS.index("marketing")},
     "touches": {"replication": 0, "play": 0, "touch": 0, "segment": 0, "started": np.nan,
-                "finished": np.nan, "csm_hours": 0.0},
+                "finished": np.nan, "csm_hours": 0.0, "ended": np.nan},
 }
 SCHEMAS = {"events": EVENT_COLUMNS, "accounts": ACCOUNT_COLUMNS, "leads": LEAD_COLUMNS, "touches": TOUCH_COLUMNS}
 CODES = {"kind": EVENT_KINDS, "outcome_leads": LEAD_OUTCOMES, "outcome_touches": TOUCH_OUTCOMES, "channel": CHANNELS}
@@ -103,9 +103,13 @@ def tiny_book():
         {"lead": 2, "arrived": 35.0, "closed": 36.0, "outcome": "not_converted", "cost": 100.0},
     ]
     touches = [
-        {"account": 1, "requested": 3.0, "started": 5.0, "finished": 6.0, "csm_hours": 2.0, "outcome": "done"},
-        {"account": 2, "requested": 31.0, "started": 40.0, "finished": 65.0, "csm_hours": 3.5, "outcome": "done"},
-        {"account": 3, "requested": 50.0, "outcome": "expired"},
+        {"account": 1, "requested": 3.0, "started": 5.0, "finished": 6.0, "csm_hours": 2.0, "outcome": "done",
+         "ended": 6.0},
+        {"account": 2, "requested": 31.0, "started": 40.0, "finished": 65.0, "csm_hours": 3.5, "outcome": "done",
+         "ended": 65.0},
+        {"account": 3, "requested": 50.0, "outcome": "expired", "ended": 60.0},
+        {"account": 1, "requested": 20.0, "outcome": "cancelled", "ended": 25.0},
+        {"account": 4, "requested": 70.0, "outcome": "waiting"},
     ]
     accounts = [
         {"account": 1, "channel": "initial", "start": -100.0, "cohort": -4},

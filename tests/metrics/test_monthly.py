@@ -45,6 +45,16 @@ EXPECTED = {
     "touches_done": [1, 0, 1, 0],
     "touches_expired": [0, 1, 0, 0],
     "mean_touch_wait_days": [2.0, 9.0, np.nan, np.nan],
+    # Requests: A (day 3) and the cancelled one (20) in month 0, B (31) and the expired one (50) in
+    # month 1, the one still waiting (70) in month 2.
+    "cs_requests": [2, 2, 1, 0],
+    "cs_served": [1, 1, 0, 0],
+    "cs_expired": [0, 1, 0, 0],
+    "cs_cancelled": [1, 0, 0, 0],
+    "cs_backlog": [0, 0, 1, 1],
+    # Waits ending in month 0: A (2 d to its start), the cancelled one (5 d to the churn); month 1:
+    # B (9 d), the expired one (10 d to its deadline).
+    "cs_wait_mean_days": [3.5, 9.5, np.nan, np.nan],
 }
 
 
