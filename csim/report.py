@@ -12,14 +12,12 @@ from csim.io import atomic_write_text
 
 __all__ = ["write_run_report", "render_run_report", "format_value"]
 
-#: Headline rows of the report table, in order (names from csim.metrics.METRICS).
-HEADLINE = (
-    "ending_mrr", "ending_arr", "ending_customers",
-    "nrr_t12_end", "grr_t12_end", "nrr_period_mean", "grr_period_mean",
-    "logo_churn_annual", "new_customers", "cac", "arpa", "ltv", "ltv_revenue", "ltv_cac",
-    "cac_payback_months", "quick_ratio", "referral_share", "expansion_share",
-    "cs_cost", "cs_utilisation", "mean_touch_wait_days",
-)
+def headline_metrics() -> tuple[str, ...]:
+    """Rows of the run report's headline table: the registry's headline metrics, in its order."""
+    from csim.metrics.registry import METRICS
+
+    return tuple(name for name, m in METRICS.items() if m.headline and not m.relative)
+
 
 FIGURE_TITLES = {
     "mrr.png": "MRR by month (mean and 95 % interval of the mean)",
@@ -55,14 +53,14 @@ def _interval(metric: Mapping) -> str:
 
 def _table(summary: Mapping) -> list[str]:
     level = f"{100 * summary.get('confidence', 0.95):.0f} %"
-    lines = [f"| metric | mean | {level} interval | unit | form |", "|---|---:|---|---|---|"]
-    for name in HEADLINE:
+    lines = [f"| metric | mean | {level} interval | unit | form | key |", "|---|---:|---|---|---|---|"]
+    for name in headline_metrics():
         metric = summary["metrics"].get(name)
         if metric is None:
             continue
         lines.append(
-            f"| {name} | {format_value(metric['mean'], metric['unit'])} | {_interval(metric)} "
-            f"| {metric['unit']} | {metric['form'] or '-'} |"
+            f"| {metric.get('label', name)} | {format_value(metric['mean'], metric['unit'])} | {_interval(metric)} "
+            f"| {metric['unit']} | {metric['form'] or '-'} | `{name}` |"
         )
     reasons = summary.get("nan_reasons", {})
     if reasons:
@@ -88,18 +86,20 @@ def _plain_words(summary: Mapping) -> str:
         f"Across {n} replication{'s' if n != 1 else ''} of {summary.get('months', '?')} months, MRR ended at "
         f"{f('ending_mrr')} per month on average (ARR {f('ending_arr')}) with {f('ending_customers')} paying customers."
     ]
-    if math.isfinite(v("nrr_t12_end")):
+    if math.isfinite(v("nrr_t12_window")):
         words.append(
-            f"Net revenue retention over the last twelve months (trailing-12-month cohort form) was "
-            f"{f('nrr_t12_end')} and gross revenue retention {f('grr_t12_end')}"
-            + (": expansion more than made up for losses (negative churn)." if v("nrr_t12_end") > 1
+            f"Net revenue retention (trailing-12-month cohort form, averaged over the last 12 months of the run) was "
+            f"{f('nrr_t12_window')} and gross revenue retention {f('grr_t12_window')}"
+            + (": expansion more than made up for losses (negative churn)." if v("nrr_t12_window") > 1
                else ": losses were not made up by expansion.")
+            + f" In the last month alone NRR was {f('nrr_t12_end')}."
         )
     else:
         words.append("The run is too short for the trailing-12-month retention figures.")
     words.append(
         f"In the monthly period form NRR averaged {f('nrr_period_mean')} a month and GRR {f('grr_period_mean')}; "
-        f"logo churn was {f('logo_churn_annual')} a year."
+        f"logo churn was {f('logo_churn_annual')} a year over the run and {f('logo_churn_annual_window')} "
+        "in its last year."
     )
     if math.isfinite(v("quick_ratio")):
         verdict = "healthy" if v("quick_ratio") > 4 else "a warning sign" if v("quick_ratio") < 2 else "middling"
@@ -109,6 +109,11 @@ def _plain_words(summary: Mapping) -> str:
             f"LTV/CAC was {f('ltv_cac')} ({'above' if v('ltv_cac') > 3 else 'below'} the rule of thumb of 3), "
             f"and CAC was paid back in {f('cac_payback_months')} months (target: within 12)."
         )
+    if "cs_utilisation" in m and math.isfinite(v("cs_utilisation")):
+        words.append(
+            f"The CS team worked {f('csm_hours_used')} hours on touches, {f('cs_utilisation')} of its capacity, and "
+            f"was more than 85 % busy in {v('cs_months_saturated'):.0f} months; {f('cs_unserved_share')} of touch "
+            "requests were never served (expired at their deadline or still waiting at the end).")
     if math.isfinite(v("expansion_share")):
         words.append(f"Expansion was {f('expansion_share')} of new plus expansion MRR.")
     if math.isfinite(v("referral_share")):
@@ -127,8 +132,10 @@ def render_run_report(
         f"# Run report: {name}",
         "",
         f"Means over replications with {level} t-intervals of the mean. NRR and GRR appear in two named "
-        "forms that do not agree: the trailing-12-month cohort form (customers of 12 months ago) and the "
-        "monthly period form (customers of the previous month end).",
+        "forms that do not agree: the trailing-12-month cohort form (customers of 12 months ago; shown at the "
+        "last month and averaged over the last 12 months) and the monthly period form (customers of the "
+        "previous month end). Run-level rates leave out the scenario's warm-up months, if any "
+        f"({summary.get('warmup_months', 0)} here).",
         "",
         "## Headline metrics",
         "",

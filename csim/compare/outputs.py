@@ -155,7 +155,10 @@ def add_probability_beats(stats: dict, runs: Sequence) -> None:
     reference = stats["reference"]
     for name, m in stats["metrics"].items():
         for label, d in m["paired_difference"].items():
-            d["p_beats"] = probability_beats(values[name][reference], values[name][label], m["better"])
+            base = values[name].get(reference)
+            if base is None:  # a relative metric (CS ROI): its sign is the answer, not a win over the reference
+                base = np.zeros_like(values[name][label])
+            d["p_beats"] = probability_beats(base, values[name][label], m["better"])
 
 
 def _equalize(runs: Sequence, target: str, simulate) -> tuple[list, dict]:

@@ -15,71 +15,37 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from csim.metrics import METRICS, t_interval
-from csim.metrics.cs import cs_effort
+from csim.metrics import t_interval
+from csim.metrics.registry import METRICS, Metric
+from csim.metrics.relative import relative_values
 
 __all__ = ["COMPARED", "CS_ROI_DEFINITION", "metric_values", "paired_statistics"]
 
-CS_ROI_DEFINITION = (
-    "(gross margin x (cumulative revenue of the scenario - cumulative revenue of the first scenario) "
-    "- (CS cost of the scenario - CS cost of the first scenario)) / CS cost of the scenario, per replication; "
-    "cumulative revenue = sum of month-end MRR over the run; CS cost = headcount x cost per CSM-year x years. "
-    "Zero for the first scenario by construction; acquisition spend is left out."
-)
+CS_ROI_DEFINITION = METRICS["cs_roi"].definition
 
-#: Metrics the comparison reports, in order: name -> (unit, form, definition, better).
-#: ``better`` is +1 when more is better, -1 when less is better, 0 when neither is a win.
-COMPARED: dict[str, tuple[str, str, str, int]] = {}
-for _name, _better in (
-    ("ending_arr", 1), ("ending_customers", 1),
-    ("nrr_t12_end", 1), ("grr_t12_end", 1), ("nrr_period_mean", 1), ("grr_period_mean", 1),
-    ("logo_churn_annual", -1), ("ltv", 1), ("cac_payback_months", -1),
-    ("expansion_share", 1), ("referral_share", 1), ("cs_cost", -1),
-):
-    COMPARED[_name] = (*METRICS[_name], _better)
-COMPARED["cumulative_revenue"] = ("currency", "", "sum over months of month-end MRR (revenue collected in the run)", 1)
-COMPARED["cs_roi"] = ("ratio", "relative to the first scenario", CS_ROI_DEFINITION, 1)
-COMPARED["cs_utilisation"] = (*METRICS["cs_utilisation"], 0)
-COMPARED["mean_touch_wait_days"] = (*METRICS["mean_touch_wait_days"], -1)
-COMPARED["touches_expired_share"] = ("fraction", "", "touches dropped unserved at their deadline / touches requested", -1)
-
-
-def _cumulative_revenue(run) -> np.ndarray:
-    totals = run.monthly.groupby("replication")["mrr"].sum()
-    return totals.reindex(run.summary["replications"]).to_numpy(float)
-
-
-def _expired_share(run) -> np.ndarray:
-    effort = cs_effort(run.records)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(effort["requests"] > 0, effort["expired"] / effort["requests"], np.nan)
+#: Metrics the comparison reports, in registry order (csim.metrics.registry).
+COMPARED: dict[str, Metric] = {name: m for name, m in METRICS.items() if m.compare}
 
 
 def metric_values(runs: Sequence) -> dict[str, dict[str, np.ndarray]]:
     """Per-replication values of every :data:`COMPARED` metric: ``{metric: {label: array}}``.
 
     All runs must cover the same replications (they do when made by
-    :func:`csim.compare.run_scenarios`); arrays are in replication order.
+    :func:`csim.compare.run_scenarios`); arrays are in replication order. Relative metrics
+    (CS ROI, value per CSM-hour) are against the first run and absent for it.
     """
     reps = [run.summary["replications"] for run in runs]
     if any(r != reps[0] for r in reps):
         raise ValueError("scenarios cover different replications; paired differences need the same ones")
-    values: dict[str, dict[str, np.ndarray]] = {name: {} for name in COMPARED}
+    needed = set(COMPARED) | {"cumulative_revenue", "cs_cost", "acquisition_spend", "csm_hours_used"}
+    values: dict[str, dict[str, np.ndarray]] = {name: {} for name in needed}
     for run in runs:
-        for name in COMPARED:
+        for name in needed:
             if name in run.summary["metrics"]:
                 values[name][run.label] = np.asarray(run.summary["metrics"][name]["per_replication"], float)
-        values["cumulative_revenue"][run.label] = _cumulative_revenue(run)
-        values["touches_expired_share"][run.label] = _expired_share(run)
-    reference = runs[0]
-    margin = float(reference.records.meta.get("gross_margin", np.nan))
-    base_revenue = values["cumulative_revenue"][reference.label]
-    base_cost = values["cs_cost"][reference.label]
-    for run in runs:
-        cost = values["cs_cost"][run.label]
-        gained = margin * (values["cumulative_revenue"][run.label] - base_revenue) - (cost - base_cost)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            values["cs_roi"][run.label] = np.where(cost > 0, gained / cost, np.nan)
+    margin = float(runs[0].records.meta.get("gross_margin", np.nan))
+    relative, _ = relative_values(values, runs[0].label, margin)
+    values.update(relative)
     return values
 
 
@@ -121,14 +87,16 @@ def paired_statistics(runs: Sequence, confidence: float = 0.95,
     values = metric_values(runs) if values is None else values
     reference = runs[0].label
     metrics = {}
-    for name, (unit, form, definition, better) in COMPARED.items():
+    for name, m in COMPARED.items():
         per = values[name]
-        if reference not in per:
+        if not per:
             continue
         metrics[name] = {
-            "unit": unit, "form": form, "definition": definition, "better": better,
+            "unit": m.unit, "form": m.form, "definition": m.definition, "label": m.label, "better": m.better,
             "scenarios": {label: _interval(v, confidence) for label, v in per.items()},
-            "paired_difference": {label: _paired(per[reference], v, confidence)
+            # A relative metric is already a comparison with the reference: its "difference" is its value.
+            "paired_difference": {label: _paired(per[reference], v, confidence) if not m.relative
+                                  else _paired(np.zeros_like(v), v, confidence)
                                   for label, v in per.items() if label != reference},
         }
     return {"reference": reference, "confidence": confidence,

@@ -16,7 +16,7 @@ from csim.report import format_value
 __all__ = ["render_comparison_report", "format_difference", "winner"]
 
 #: Metrics named in the plain-words answer, in order.
-HEADLINE = ("ending_arr", "nrr_t12_end", "grr_t12_end", "logo_churn_annual", "cumulative_revenue", "cs_roi")
+HEADLINE = ("ending_arr", "nrr_t12_window", "grr_t12_window", "logo_churn_annual", "cumulative_revenue", "cs_roi")
 
 
 
@@ -49,13 +49,13 @@ def _p(p: float) -> str:
 
 
 def _name(name: str, metric: Mapping) -> str:
-    return f"{name} ({metric['form']})" if metric["form"] else name
+    return metric_label(name, metric)
 
 
 def _means_table(stats: Mapping, labels: Sequence[str]) -> list[str]:
     lines = ["| metric | unit | " + " | ".join(labels) + " |", "|---|---|" + "---:|" * len(labels)]
     for name, m in stats["metrics"].items():
-        cells = [_with_interval(m["scenarios"][label], m["unit"]) for label in labels]
+        cells = [_with_interval(m["scenarios"][label], m["unit"]) if label in m["scenarios"] else "—" for label in labels]
         lines.append(f"| {_name(name, m)} | {m['unit']} | " + " | ".join(cells) + " |")
     return lines
 
@@ -80,10 +80,7 @@ def _sentence(stats: Mapping, name: str, label: str) -> str | None:
     if not math.isfinite(d["mean"]):
         return None
     unit = m["unit"]
-    what = {"ending_arr": "ending ARR", "nrr_t12_end": "NRR (trailing-12-month cohort form, last month)",
-            "grr_t12_end": "GRR (trailing-12-month cohort form, last month)",
-            "logo_churn_annual": "logo churn per year", "cumulative_revenue": "revenue collected over the run",
-            "cs_roi": "CS ROI"}[name]
+    what = m.get("label", name)
     interval = f"95 % interval {format_difference(d['ci_low'], unit)} to {format_difference(d['ci_high'], unit)}"
     certainty = "" if d["excludes_zero"] else " — the interval includes zero, so the sign is not settled"
     return f"{what} by {format_difference(d['mean'], unit)} ({interval}){certainty}"
@@ -95,8 +92,9 @@ def _plain_words(stats: Mapping, label: str, survival: Mapping | None) -> str:
     parts = [s for s in (_sentence(stats, name, label) for name in HEADLINE) if s]
     text = [f"**{reference} → {label}.** Over {n} paired replications, moving from {reference} to {label} "
             f"changes " + "; ".join(parts) + "."]
-    wins = [name for name, m in stats["metrics"].items() if winner(m, label, reference) == label]
-    losses = [name for name, m in stats["metrics"].items() if winner(m, label, reference) == reference]
+    wins = [metric_label(name, m).lower() for name, m in stats["metrics"].items() if winner(m, label, reference) == label]
+    losses = [metric_label(name, m).lower() for name, m in stats["metrics"].items()
+              if winner(m, label, reference) == reference]
     text.append(f"{label} wins on {', '.join(wins) or 'no metric'}; {reference} wins on "
                 f"{', '.join(losses) or 'no metric'} (each with a 95 % interval of the paired difference that "
                 "excludes zero).")
@@ -266,7 +264,7 @@ def render_comparison_report(outdir: str | os.PathLike, stats: Mapping, survival
 # ---------------------------------------------------------------- the answer, effort, and why
 
 #: Metrics of the opening answer, in order.
-ANSWER_METRICS = ("ending_arr", "cumulative_revenue", "logo_churn_annual", "nrr_t12_end")
+ANSWER_METRICS = ("ending_arr", "cumulative_revenue", "logo_churn_annual", "logo_churn_annual_window", "nrr_t12_window")
 
 
 def metric_label(name: str, metric: Mapping) -> str:

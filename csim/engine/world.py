@@ -319,6 +319,7 @@ def run_meta(scenario: Scenario) -> dict:
         "cs_hours_per_week": scenario.cs_team.hours_per_week,
         "csm_cost_per_year": scenario.cs_team.cost_per_csm_year,
         "marketing_cost_per_lead": scenario.acquisition.marketing_cost_per_lead,
+        "warmup_months": scenario.warmup_months,
     }
 
 

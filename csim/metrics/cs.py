@@ -95,7 +95,8 @@ def cs_by_month(records: Records, replication: int, n_months: int) -> dict[str, 
 
 
 def cs_effort(records: Records, by_play: bool = False) -> dict[str, np.ndarray]:
-    """The CS effort of each replication (arrays in sorted replication order).
+    """The CS effort of each replication (arrays in sorted replication order, every replication
+    of the records, :func:`csim.metrics.retention.replications_of`).
 
     Keys: ``csm_hours`` (hours worked within the run: served touches, those in service at the
     horizon up to it), ``requests`` and one count per outcome (``done``, ``expired``,
@@ -103,7 +104,9 @@ def cs_effort(records: Records, by_play: bool = False) -> dict[str, np.ndarray]:
     requests are not counted as unserved: their account left). With ``by_play``, the same per
     play as 2-d arrays ``[replication, play]`` (plays by index in the strategy).
     """
-    reps = np.unique(records.accounts["replication"])
+    from csim.metrics.retention import replications_of
+
+    reps = replications_of(records)
     t = records.touches
     row = np.searchsorted(reps, t["replication"])
     n_plays = int(t["play"].max()) + 1 if by_play and t["play"].size else 1

@@ -12,49 +12,23 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from csim.metrics.cs import csm_hours_available
+from csim.metrics.cs import SATURATED, cs_effort, csm_hours_available
 from csim.metrics.intervals import t_interval
 from csim.metrics.monthly import monthly as monthly_table
 from csim.metrics.retention import T12_LAG, annualise, replications_of
-from csim.records import CHANNELS, Records
+from csim.metrics.registry import METRICS
+from csim.records import CHANNELS, MONTH_DAYS, Records
 
-__all__ = ["summary", "summary_frame", "METRICS"]
+__all__ = ["summary", "summary_frame", "METRICS", "SUMMARY_METRICS", "WINDOW_MONTHS"]
+
+#: Length of the window of the *_window metrics, months (the last months of the run).
+WINDOW_MONTHS = 12
 
 DAYS_PER_YEAR = 365.25
 REFERRAL = CHANNELS.index("referral")
 
-#: name -> (unit, form, definition). ``form`` names the NRR/GRR variant ("" for other metrics).
-METRICS: Mapping[str, tuple[str, str, str]] = {
-    "ending_mrr": ("currency/month", "", "MRR at the end of the last month"),
-    "ending_arr": ("currency/year", "", "12 x ending MRR"),
-    "ending_customers": ("accounts", "", "accounts with MRR > 0 at the end of the last month"),
-    "nrr_t12_end": ("fraction", "trailing-12-month cohort",
-                    "MRR now of customers paying 12 months before the last month end / their MRR then"),
-    "grr_t12_end": ("fraction", "trailing-12-month cohort", "as nrr_t12_end with each customer capped at its MRR then"),
-    "nrr_period_mean": ("fraction/month", "monthly period (mean over months)",
-                        "mean over months of MRR now / MRR at the previous month end, customers paying then"),
-    "grr_period_mean": ("fraction/month", "monthly period (mean over months)",
-                        "as nrr_period_mean with each customer capped at its previous MRR"),
-    "logo_churn_monthly": ("fraction/month", "", "customers lost / customers at month start, pooled over months"),
-    "logo_churn_annual": ("fraction/year", "", "1 - (1 - monthly logo churn)^12"),
-    "new_customers": ("accounts", "", "accounts acquired during the run (accounts table, start >= day 0)"),
-    "acquisition_spend": ("currency", "", "sum of lead costs (marketing + sales) arriving in the run"),
-    "cac": ("currency/account", "", "acquisition spend / new customers"),
-    "arpa": ("currency/account/month", "", "sum of month-end MRR / sum of month-end paying customers"),
-    "ltv": ("currency/account", "", "ARPA x gross margin / monthly logo churn (Skok)"),
-    "ltv_revenue": ("currency/account", "", "ARPA / monthly logo churn (no margin)"),
-    "ltv_discounted": ("currency/account", "",
-                       "ARPA x gross margin / (monthly discount rate + monthly logo churn - monthly net expansion "
-                       "rate of existing MRR); NaN where expansion outpaces churn plus discounting (diverges)"),
-    "ltv_cac": ("ratio", "", "LTV / CAC (rule of thumb: > 3)"),
-    "cac_payback_months": ("months", "", "CAC / (ARPA x gross margin) (rule of thumb: <= 12)"),
-    "quick_ratio": ("ratio", "", "(new + expansion MRR) / (churn + contraction MRR) over the run; reactivation left out"),
-    "referral_share": ("fraction", "", "new customers from the referral channel / new customers"),
-    "expansion_share": ("fraction", "", "expansion MRR / (new + expansion MRR) over the run"),
-    "cs_cost": ("currency", "", "cs_headcount x csm_cost_per_year x run length in years"),
-    "cs_utilisation": ("fraction", "", "CSM hours of touches finished in the run / CSM hours available"),
-    "mean_touch_wait_days": ("days", "", "mean of started - requested over touches that started"),
-}
+#: The registry's metrics computed on one run (relative ones need a reference: csim.metrics.relative).
+SUMMARY_METRICS = tuple(name for name, m in METRICS.items() if not m.relative)
 
 
 class _Collector:
@@ -93,9 +67,13 @@ def _meta_number(meta: Mapping, key: str) -> float:
 def _per_replication(records: Records, frame: pd.DataFrame, reps: np.ndarray) -> _Collector:
     n_months = records.horizon_months
     c = _Collector(reps.size)
-    g = frame.groupby("replication")
+    # Run-level rates leave out the warm-up months (the fresh-start transient); ending values do not.
+    warmup = int(records.meta.get("warmup_months", 0) or 0)
+    rates = frame[frame["month"] >= warmup]
+    g = rates.groupby("replication")
     total = g[["new", "expansion", "churn", "contraction", "mrr", "mrr_start", "customers", "logos_churned",
                "customers_start", "acquisition_spend"]].sum().reindex(reps, fill_value=0)
+    c.put("cumulative_revenue", frame.groupby("replication")["mrr"].sum().reindex(reps, fill_value=0))
     last = frame[frame["month"] == n_months - 1].set_index("replication").reindex(reps)
     no_months = n_months < 1
     c.put("ending_mrr", last["mrr"], (no_months, "run has no whole month"))
@@ -115,10 +93,22 @@ def _per_replication(records: Records, frame: pd.DataFrame, reps: np.ndarray) ->
                     (at_risk == 0, "no paying customers at any month start"))
     c.put("logo_churn_annual", annualise(churn_m), (np.isnan(churn_m), "monthly logo churn undefined"))
 
+    # The last WINDOW_MONTHS months: a year of a drifting system, not its last month.
+    window = frame[frame["month"] >= n_months - WINDOW_MONTHS].groupby("replication")
+    for name, column in (("nrr_t12_window", "nrr_t12"), ("grr_t12_window", "grr_t12")):
+        c.put(name, window[column].mean().reindex(reps),
+              (n_months <= T12_LAG, f"run shorter than {T12_LAG + 1} months"))
+    window_sums = window[["logos_churned", "customers_start"]].sum().reindex(reps, fill_value=0)
+    window_at_risk = window_sums["customers_start"].to_numpy()
+    window_churn = _ratio(window_sums["logos_churned"], window_at_risk)
+    c.put("logo_churn_annual_window", annualise(window_churn),
+          (window_at_risk == 0, "no paying customers at any month start of the window"))
+
     acc = records.accounts
     rep_index = np.searchsorted(reps, acc["replication"])
-    acquired = (acc["start"] >= 0) & (acc["start"] < records.horizon_days)
+    acquired = (acc["start"] >= warmup * MONTH_DAYS) & (acc["start"] < records.horizon_days)
     new_customers = c.put("new_customers", np.bincount(rep_index[acquired], minlength=reps.size))
+    first_mrr = np.bincount(rep_index[acquired], weights=acc["initial_mrr"][acquired] / 100.0, minlength=reps.size)
     referral = np.bincount(rep_index[acquired & (acc["channel"] == REFERRAL)], minlength=reps.size)
     spend = c.put("acquisition_spend", total["acquisition_spend"])
     no_new = (new_customers == 0, "no accounts acquired in the run")
@@ -144,8 +134,10 @@ def _per_replication(records: Records, frame: pd.DataFrame, reps: np.ndarray) ->
           (denominator <= 0, "net expansion outpaces churn plus discounting: the discounted LTV diverges"))
     c.put("ltv_cac", _ratio(ltv, cac), (np.isnan(ltv), "LTV undefined"), (np.isnan(cac), "CAC undefined"),
           (cac == 0, "CAC is zero"))
-    c.put("cac_payback_months", _ratio(cac, arpa * margin), (np.isnan(cac), "CAC undefined"),
-          (np.isnan(arpa), "ARPA undefined"), no_margin)
+    new_arpa = c.put("new_customer_arpa", _ratio(first_mrr, new_customers), no_new)
+    c.put("cac_per_new_arr", _ratio(spend, 12.0 * first_mrr), no_new, (first_mrr == 0, "no new MRR"))
+    c.put("cac_payback_months", _ratio(cac, new_arpa * margin), (np.isnan(cac), "CAC undefined"),
+          (np.isnan(new_arpa), "new-customer ARPA undefined"), no_margin)
 
     gains = (total["new"] + total["expansion"]).to_numpy()
     losses = (total["churn"] + total["contraction"]).to_numpy()
@@ -156,6 +148,13 @@ def _per_replication(records: Records, frame: pd.DataFrame, reps: np.ndarray) ->
     team_cost = _meta_number(records.meta, "cs_headcount") * _meta_number(records.meta, "csm_cost_per_year") * years
     c.put("cs_cost", team_cost, (np.isnan(team_cost), "meta cs_headcount or csm_cost_per_year missing"))
 
+    effort = cs_effort(records)
+    c.put("csm_hours_used", effort["csm_hours"])
+    requests = effort["requests"]
+    no_requests = (requests == 0, "no touch requested")
+    c.put("touches_expired_share", _ratio(effort["expired"], requests), no_requests)
+    c.put("cs_unserved_share", effort["unserved_share"], no_requests)
+    c.put("cs_backlog_at_horizon", effort["waiting"])
     t = records.touches
     t_index = np.searchsorted(reps, t["replication"])
     finished = np.isfinite(t["finished"]) & (t["finished"] < records.horizon_days)
@@ -163,6 +162,8 @@ def _per_replication(records: Records, frame: pd.DataFrame, reps: np.ndarray) ->
     available = csm_hours_available(records.meta, records.horizon_days)
     no_capacity = (not available > 0, "no CSM capacity (cs_headcount or cs_hours_per_week missing or zero)")
     c.put("cs_utilisation", _ratio(hours, available), no_capacity)
+    busy = rates.pivot(index="replication", columns="month", values="cs_utilisation").reindex(reps)
+    c.put("cs_months_saturated", (busy.to_numpy() > SATURATED).sum(axis=1), no_capacity)
     started = np.isfinite(t["started"]) & (t["started"] < records.horizon_days)
     waits = np.bincount(t_index[started], weights=(t["started"] - t["requested"])[started], minlength=reps.size)
     n_started = np.bincount(t_index[started], minlength=reps.size)
@@ -200,7 +201,8 @@ def summary(records: Records, frame: pd.DataFrame | None = None, confidence: flo
     reps = replications_of(records)
     collected = _per_replication(records, frame, reps)
     metrics = {}
-    for name, (unit, form, definition) in METRICS.items():
+    for name in SUMMARY_METRICS:
+        m = METRICS[name]
         values = collected.values[name]
         interval = t_interval(values, confidence)
         metrics[name] = {
@@ -208,15 +210,18 @@ def summary(records: Records, frame: pd.DataFrame | None = None, confidence: flo
             "ci_low": interval.low,
             "ci_high": interval.high,
             "n": interval.n,
-            "unit": unit,
-            "form": form,
-            "definition": definition,
+            "unit": m.unit,
+            "form": m.form,
+            "definition": m.definition,
+            "label": m.label,
+            "better": m.better,
             "per_replication": [float(v) for v in values],
         }
     return {
         "scenario_name": records.meta.get("scenario_name"),
         "replications": [int(r) for r in reps],
         "months": records.horizon_months,
+        "warmup_months": int(records.meta.get("warmup_months", 0) or 0),
         "confidence": confidence,
         "metrics": metrics,
         "nan_reasons": collected.reasons,

@@ -224,6 +224,7 @@ class Scenario(_Frozen):
     horizon_months: int = Field(60, ge=1, le=600, description="Simulated months.")
     seed: int = Field(20261124, ge=0, description="Root seed; every random stream is spawned from it.")
     replications: int = Field(10, ge=1, description="Independent replications.")
+    warmup_months: int = Field(0, ge=0, description="Months at the start left out of every run-level rate (period NRR/GRR means, logo churn, ARPA, LTV, CAC and payback, quick ratio, expansion and referral shares, new customers, acquisition spend, CS utilisation and saturated months): the fresh-start transient of a book that begins all at once. Ending values, revenue collected and the last-12-month window metrics are not affected. Must be below horizon_months.")
     max_accounts: int = Field(1_000_000, ge=1, description="Stop with an error when one replication has more accounts than this: referral growth can be supercritical (each account bringing more than one new account over its life), which grows without bound.")
     segments: tuple[Segment, ...] = Field(default_factory=_default_segments, min_length=1)
     acquisition: Acquisition = Field(default_factory=Acquisition)
@@ -240,6 +241,8 @@ class Scenario(_Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":
+        if self.warmup_months >= self.horizon_months:
+            raise ValueError(f"warmup_months ({self.warmup_months}) must be below horizon_months ({self.horizon_months})")
         names = [s.name for s in self.segments]
         if len(set(names)) != len(names):
             raise ValueError(f"segment names must be unique, got {names}")

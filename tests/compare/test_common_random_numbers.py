@@ -27,7 +27,15 @@ def test_a_scenario_against_itself_differs_by_exactly_zero():
             continue
         assert d["mean"] == 0.0 and d["ci_low"] == 0.0 and d["ci_high"] == 0.0, name
         assert d["var_paired"] == 0.0 and not d["excludes_zero"], name
-    assert stats["metrics"]["cs_roi"]["scenarios"]["expansion_focus#2"]["mean"] == 0.0
+    # Equal CS cost: no extra spend to return on, so CS ROI is not defined (never a 0 or an infinity).
+    assert np.isnan(stats["metrics"]["cs_roi"]["scenarios"]["expansion_focus#2"]["mean"])
+    assert stats["metrics"]["cs_roi"]["scenarios"]["expansion_focus#2"]["n"] == 0
+    # P(better) of a scenario against itself: every replication a tie, 0.5 by the stated rule.
+    from csim.compare.outputs import add_probability_beats
+
+    add_probability_beats(stats, runs)
+    p = stats["metrics"]["ending_arr"]["paired_difference"]["expansion_focus#2"]["p_beats"]
+    assert p["probability"] == 0.5 and p["all_tied"]
 
 
 def test_compare_command_writes_every_output(tmp_path, capsys):

@@ -113,9 +113,9 @@ def tiny_book():
     ]
     accounts = [
         {"account": 1, "channel": "initial", "start": -100.0, "cohort": -4},
-        {"account": 2, "channel": "marketing", "start": 10.0},
+        {"account": 2, "channel": "marketing", "start": 10.0, "initial_mrr": 5000},
         {"account": 3, "channel": "initial", "start": -200.0, "cohort": -7},
-        {"account": 4, "channel": "referral", "start": 5.0},
+        {"account": 4, "channel": "referral", "start": 5.0, "initial_mrr": 4000},
     ]
     # One CSM-hour a day: MONTH_DAYS hours a month.
     meta = {"cs_headcount": 1, "cs_hours_per_week": 7.0, "gross_margin": 0.8, "csm_cost_per_year": 120000.0,

@@ -74,11 +74,11 @@ def test_report_has_numbers_figures_and_provenance(tmp_path, frame):
     text = path.read_text()
     assert path == tmp_path / "report.md"
     assert "# Run report: tiny" in text
-    assert "| ending_mrr | 230.00 | n/a (3 finite replications)" not in text  # identical copies: zero width
-    assert "| ending_mrr | 230.00 | 230.00 to 230.00 | currency/month | - |" in text
-    assert "| nrr_t12_end | n/a |" in text and "trailing-12-month cohort" in text
+    assert "| Ending MRR | 230.00 | n/a (3 finite replications)" not in text  # identical copies: zero width
+    assert "| Ending MRR | 230.00 | 230.00 to 230.00 | currency/month | - | `ending_mrr` |" in text
+    assert "| Net revenue retention (last 12 months, at the end) | n/a |" in text and "trailing-12-month cohort" in text
     assert "`nrr_t12_end`: run shorter than 13 months" in text
-    assert "| logo_churn_annual | " + format_value(result["metrics"]["logo_churn_annual"]["mean"], "fraction") in text
+    assert "| Customers lost per year | " + format_value(result["metrics"]["logo_churn_annual"]["mean"], "fraction") in text
     for name in ("mrr.png", "mrr_movements.png", "customers.png", "nrr.png"):
         assert f"]({name})" in text
     assert "| scenario_hash | `abc123` |" in text and "| seed | `42` |" in text

@@ -41,7 +41,17 @@ def test_summary_of_tiny_book_by_hand():
         # month-start MRR 300, 350, 460, 110; expansion 50 and contraction 20 over the run
         "ltv_discounted": arpa * 0.8 / (1.1 ** (1 / 12) - 1 + churn - (50 - 20) / (300 + 350 + 460 + 110)),
         "ltv_cac": arpa * 0.8 / churn / 225.0,
-        "cac_payback_months": 225.0 / (arpa * 0.8),
+        # new customers 2 (first MRR 50) and 4 (40): payback on new-customer ARPA 45, not the book's
+        "new_customer_arpa": 45.0,
+        "cac_per_new_arr": 450.0 / (12 * 90.0),
+        "cac_payback_months": 225.0 / (45.0 * 0.8),
+        "cumulative_revenue": 1150.0,
+        "logo_churn_annual_window": 1 - (1 - churn) ** 12,  # the 4-month run lies inside the 12-month window
+        "csm_hours_used": 5.5,
+        "touches_expired_share": 1 / 5,
+        "cs_unserved_share": 2 / 5,  # one expired, one still waiting at the horizon, of five requests
+        "cs_backlog_at_horizon": 1.0,
+        "cs_months_saturated": 0.0,
         "quick_ratio": (50 + 50) / (350 + 20),
         "referral_share": 0.5,
         "expansion_share": 0.5,
@@ -53,7 +63,8 @@ def test_summary_of_tiny_book_by_hand():
         assert got[name] == pytest.approx(value, rel=1e-12), name
     assert math.isnan(got["nrr_t12_end"]) and math.isnan(got["grr_t12_end"])
     assert result["nan_reasons"]["nrr_t12_end"] == ["run shorter than 13 months"]
-    assert set(got) == set(METRICS)
+    assert set(got) == {name for name, m in METRICS.items() if not m.relative}
+    assert math.isnan(got["nrr_t12_window"])
     assert result["scenario_name"] == "tiny" and result["replications"] == [0] and result["months"] == 4
     # One replication: a mean but no interval.
     m = result["metrics"]["ending_mrr"]
@@ -75,10 +86,11 @@ def test_discounted_ltv_diverges_when_expansion_outpaces_churn_and_discounting()
 
 def test_named_forms_and_frame():
     result = summary(tiny_book())
-    assert result["metrics"]["nrr_t12_end"]["form"] == "trailing-12-month cohort"
+    assert result["metrics"]["nrr_t12_end"]["form"] == "trailing-12-month cohort, last month"
+    assert result["metrics"]["nrr_t12_window"]["form"] == "trailing-12-month cohort, mean over the last 12 months"
     assert result["metrics"]["nrr_period_mean"]["form"].startswith("monthly period")
     table = summary_frame(result)
-    assert table["metric"].tolist() == list(METRICS)
+    assert table["metric"].tolist() == [name for name, m in METRICS.items() if not m.relative]
     assert table.set_index("metric").loc["nrr_t12_end", "nan_reason"] == "run shorter than 13 months"
 
 
