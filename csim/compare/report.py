@@ -98,14 +98,15 @@ def _plain_words(stats: Mapping, label: str, survival: Mapping | None) -> str:
     text.append(f"{label} wins on {', '.join(wins) or 'no metric'}; {reference} wins on "
                 f"{', '.join(losses) or 'no metric'} (each with a 95 % interval of the paired difference that "
                 "excludes zero).")
-    if survival is not None:
-        cox = survival["cox"]
-        key = f"group[{label}]"
-        if key in cox.index:
-            row = cox.loc[key]
-            text.append(f"Accounts churn at {row['hazard_ratio']:.2f} times the rate under {label} as under "
-                        f"{reference} (Cox hazard ratio adjusted for segment, 95 % interval "
-                        f"{row['hr_lower_95']:.2f} to {row['hr_upper_95']:.2f}).")
+    if survival is not None and label in survival.get("matched", {}).get("scenarios", {}):
+        m = survival["matched"]["scenarios"][label]
+        hr, rmst = m["hazard_ratio"], m["rmst_difference"]
+        text.append(f"The same accounts churn at {hr['mean']:.2f} times the rate under {label} as under {reference} "
+                    f"(Cox hazard ratio per replication on matched accounts, stratified by segment; 95 % interval "
+                    f"{hr['ci_low']:.2f} to {hr['ci_high']:.2f} across {hr['n']} replications) and stay "
+                    f"{rmst['mean']:+.2f} months longer within their first {survival['matched']['tau_months']:g} "
+                    f"months (restricted mean survival, 95 % interval {rmst['ci_low']:+.2f} to {rmst['ci_high']:+.2f}). "
+                    + m["proportional_hazards"]["sentence"])
     util = stats["metrics"].get("cs_utilisation")
     wait = stats["metrics"].get("mean_touch_wait_days")
     if util and wait:
@@ -134,8 +135,22 @@ def _survival_section(survival: Mapping) -> list[str]:
     lines += ["", "Log-rank tests (statsmodels `survdiff`):", "", "| test | chi² | df | p |", "|---|---:|---:|---:|"]
     for test, row in survival["log_rank"].iterrows():
         lines.append(f"| {test} | {row['chisq']:.2f} | {int(row['df'])} | {_p(row['p'])} |")
-    lines += ["", f"Cox model, hazard ratios against {survival['reference']} adjusted for segment "
-              f"(concordance {survival['cox_concordance']:.3f}):", "",
+    matched = survival.get("matched", {})
+    if matched.get("scenarios"):
+        lines += ["", f"Matched accounts (present under {survival['reference']} and the scenario, same replication and "
+                  "id; referral accounts left out), per replication, with t-intervals across replications:", "",
+                  "| scenario | matched accounts per replication | hazard ratio [95 %] | "
+                  f"RMST difference to {matched['tau_months']:g} months [95 %] | hazards proportional? |",
+                  "|---|---:|---|---|---|"]
+        for label, m in matched["scenarios"].items():
+            hr, d, ph = m["hazard_ratio"], m["rmst_difference"], m["proportional_hazards"]
+            verdict = "n/a" if ph["proportional"] is None else ("yes" if ph["proportional"] else "**no**")
+            lines.append(f"| {label} | {m['matched_accounts_per_replication']:,.0f} | {hr['mean']:.3f} "
+                         f"[{hr['ci_low']:.3f}, {hr['ci_high']:.3f}] | {d['mean']:+.2f} [{d['ci_low']:+.2f}, "
+                         f"{d['ci_high']:+.2f}] months | {verdict} (p = {ph['p']:.2g}) |")
+        lines += [""] + [m["proportional_hazards"]["sentence"] for m in matched["scenarios"].values()]
+    lines += ["", f"Pooled Cox model (all accounts of the pooled replications treated as independent), hazard ratios "
+              f"against {survival['reference']} adjusted for segment (concordance {survival['cox_concordance']:.3f}):", "",
               "| covariate | hazard ratio | 95 % interval | p |", "|---|---:|---|---:|"]
     for name, row in survival["cox"].iterrows():
         lines.append(f"| {name} | {row['hazard_ratio']:.3f} | {row['hr_lower_95']:.3f} to {row['hr_upper_95']:.3f} "
