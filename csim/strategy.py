@@ -7,6 +7,7 @@ small policy functions here. Nothing in this module knows about SimPy.
 from __future__ import annotations
 
 import math
+from enum import IntEnum
 
 #: Kinds of customer-success touch. Codes (indices) are stored in the touches table.
 TOUCH_KINDS: tuple[str, ...] = (
@@ -33,6 +34,11 @@ TRIGGERS: tuple[str, ...] = (
     "churn_intent",         # when the account gives notice of non-renewal
     "request",              # customer-initiated, Poisson at `rate_per_year` per account
 )
+
+
+#: Triggers as names the engine uses (``Trigger.RENEWAL_WINDOW``): a misspelt trigger is an
+#: AttributeError at import, not a play that silently never fires. Values index TRIGGERS.
+Trigger = IntEnum("Trigger", {name.upper(): code for code, name in enumerate(TRIGGERS)})
 
 
 def logit(p: float) -> float:

@@ -18,25 +18,29 @@ out. For monthly plans the decisions where nothing happens are skipped analytica
 
 from __future__ import annotations
 
+import heapq
 import math
 from typing import TYPE_CHECKING
 
 import simpy
 
 from csim.engine import streams as S
-from csim.records import MONTH_DAYS
-from csim.strategy import clip_health
+from csim.records import EVENT_KINDS, MONTH_DAYS, STAGES
+from csim.strategy import Trigger, clip_health
 
 if TYPE_CHECKING:  # pragma: no cover
     from csim.engine.world import World
 
 INF = math.inf
 
-# Event kind codes (csim.records.EVENT_KINDS).
+# Event kind and stage codes, from the records contract (csim.records), looked up once.
 OPENING, START, FIRST_VALUE, FIRST_VALUE_MISSED, RENEWAL_WINDOW, RENEWAL, EXPANSION, CONTRACTION, CHURN, \
-    CHURN_INVOLUNTARY, PAYMENT_FAILED, PAYMENT_RECOVERED, REACTIVATION, REFERRAL, CHURN_INTENT, SAVED = range(16)
-# Stage codes (csim.records.STAGES).
-ONBOARDING, GROWTH, RENEWAL_STAGE, CHURNED = range(4)
+    CHURN_INVOLUNTARY, PAYMENT_FAILED, PAYMENT_RECOVERED, REACTIVATION, REFERRAL, CHURN_INTENT, SAVED = (
+        EVENT_KINDS.index(kind) for kind in (
+            "opening", "start", "first_value", "first_value_missed", "renewal_window", "renewal", "expansion",
+            "contraction", "churn", "churn_involuntary", "payment_failed", "payment_recovered", "reactivation",
+            "referral", "churn_intent", "saved"))
+ONBOARDING, GROWTH, RENEWAL_STAGE, CHURNED = (STAGES.index(s) for s in ("onboarding", "growth", "renewal", "churned"))
 
 # Slots of the "next time" list.
 T_FIRST_VALUE, T_DECISION, T_TERM_END, T_WINDOW, T_DUNNING, T_REACTIVATE, T_PLAY, \
@@ -222,7 +226,7 @@ class Account:
         self._schedule_term(now)
         self._health_rates(now)
         if not opening or now - self.start < w.onboarding_days:
-            w.policy.on_trigger(self, "onboarding_start", now, since=self.start)
+            w.policy.on_trigger(self, Trigger.ONBOARDING_START, now, since=self.start)
         w.policy.start_cadences(self, now)
         self.proc = w.env.process(self.run())
 
@@ -274,6 +278,24 @@ class Account:
             room = (w.target_ceiling - self.target) / (w.target_ceiling - w.health_reference)
             delta *= min(1.0, max(0.0, room))
         self.target = clip_health(self.target + delta)
+
+    def raise_first_value_prob(self, delta: float) -> None:
+        """Onboarding help: the probability of reaching first value moves by ``delta`` (kept in [0, 1])."""
+        self.fv_prob = min(1.0, max(0.0, self.fv_prob + delta))
+
+    def schedule_play(self, when: float, play_index: int) -> None:
+        """Plan play ``play_index`` for day ``when`` (plays due at the same time keep their order)."""
+        self.play_seq += 1
+        heapq.heappush(self.play_heap, (when, self.play_seq, play_index))
+        self.times[T_PLAY] = self.play_heap[0][0]
+
+    def due_plays(self, now: float):
+        """Take the plays due by ``now`` off the plan, in order: yields ``(when, play index)``."""
+        heap = self.play_heap
+        while heap and heap[0][0] <= now:
+            when, _, i = heapq.heappop(heap)
+            yield when, i
+        self.times[T_PLAY] = heap[0][0] if heap else INF
 
     def _shift_target(self, delta: float) -> None:
         self.target = clip_health(self.target + delta)
@@ -352,7 +374,7 @@ class Account:
         elif slot == T_WINDOW:
             self.times[T_WINDOW] = INF
             self._log(now, RENEWAL_WINDOW, self.mrr, self.mrr)
-            self.world.policy.on_trigger(self, "renewal_window", now, since=now)
+            self.world.policy.on_trigger(self, Trigger.RENEWAL_WINDOW, now, since=now)
         elif slot == T_PLAY:
             self.world.policy.run_due_play(self, now)
         elif slot == T_REACTIVATE:
@@ -426,7 +448,7 @@ class Account:
         self.target = clip_health(self.target - ob.miss_penalty)
         self._log(now, FIRST_VALUE_MISSED, self.mrr, self.mrr)
         self.set_health(self.health - ob.miss_penalty, now)
-        w.policy.on_trigger(self, "first_value_missed", now, since=now)
+        w.policy.on_trigger(self, Trigger.FIRST_VALUE_MISSED, now, since=now)
 
     def speed_up_first_value(self, fraction: float, now: float) -> None:
         """Cut a fraction of the remaining time to first value (onboarding touches)."""
@@ -453,7 +475,7 @@ class Account:
             self.intent = True
             self.times[T_TERM_END] = now + seg.notice_days
             self._log(now, CHURN_INTENT, self.mrr, self.mrr)
-            self.world.policy.on_trigger(self, "churn_intent", now, since=now)
+            self.world.policy.on_trigger(self, Trigger.CHURN_INTENT, now, since=now)
         elif not seg.has_renewal_events:
             self._plan_monthly_decision(now)
 

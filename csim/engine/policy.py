@@ -7,14 +7,13 @@ tech-touches act at once.
 
 from __future__ import annotations
 
-import heapq
 import math
 from typing import TYPE_CHECKING
 
 from csim.engine import streams as S
-from csim.engine.account import FV_PENDING, INF, T_PLAY
+from csim.engine.account import FV_PENDING, INF
 from csim.records import TOUCH_OUTCOMES
-from csim.strategy import TOUCH_KINDS
+from csim.strategy import TOUCH_KINDS, Trigger
 
 if TYPE_CHECKING:  # pragma: no cover
     from csim.engine.account import Account
@@ -31,15 +30,17 @@ class Policy:
         self.world = world
         self.plays: tuple[Play, ...] = world.scenario.strategy.plays
         self.touch_code = [TOUCH_KINDS.index(p.touch) for p in self.plays]
-        self.by_trigger: dict[str, list[int]] = {}
+        self.by_trigger: dict[Trigger, list[int]] = {}
         for i, play in enumerate(self.plays):
-            self.by_trigger.setdefault(play.trigger, []).append(i)
+            self.by_trigger.setdefault(Trigger[play.trigger.upper()], []).append(i)
         #: (play index, threshold, fires when falling below) for the health-threshold plays.
-        self.health_plays = [(i, p.threshold, p.trigger == "health_below") for i, p in enumerate(self.plays)
-                             if p.trigger in ("health_below", "health_above")]
+        self.health_plays = [(i, p.threshold, p.trigger == Trigger.HEALTH_BELOW.name.lower())
+                             for i, p in enumerate(self.plays)
+                             if Trigger[p.trigger.upper()] in (Trigger.HEALTH_BELOW, Trigger.HEALTH_ABOVE)]
+        self.cadence = Trigger.CADENCE.name.lower()
 
     # ------------------------------------------------------------------ triggers
-    def on_trigger(self, acct: "Account", trigger: str, now: float, since: float) -> None:
+    def on_trigger(self, acct: "Account", trigger: Trigger, now: float, since: float) -> None:
         """Fire every play of ``trigger`` that applies to the account's segment."""
         for i in self.by_trigger.get(trigger, ()):
             play = self.plays[i]
@@ -48,7 +49,7 @@ class Policy:
 
     def start_cadences(self, acct: "Account", now: float) -> None:
         """Schedule the next occurrence of every cadence play (from start + delay, every N days)."""
-        for i in self.by_trigger.get("cadence", ()):
+        for i in self.by_trigger.get(Trigger.CADENCE, ()):
             play = self.plays[i]
             if not self.world.play_applies(i, acct.segment):
                 continue
@@ -73,21 +74,15 @@ class Policy:
         if when <= now:
             self.request_touch(acct, i, now)
             return
-        acct.play_seq += 1
-        heapq.heappush(acct.play_heap, (when, acct.play_seq, i))
-        acct.times[T_PLAY] = acct.play_heap[0][0]
+        acct.schedule_play(when, i)
 
     def run_due_play(self, acct: "Account", now: float) -> None:
         """The account's next scheduled play is due: request its touches (and re-arm cadences)."""
-        heap = acct.play_heap
-        while heap and heap[0][0] <= now:
-            when, _, i = heapq.heappop(heap)
+        for when, i in acct.due_plays(now):
             play = self.plays[i]
-            if play.trigger == "cadence":
-                acct.play_seq += 1
-                heapq.heappush(heap, (when + play.every_days, acct.play_seq, i))
+            if play.trigger == self.cadence:
+                acct.schedule_play(when + play.every_days, i)
             self.request_touch(acct, i, now)
-        acct.times[T_PLAY] = heap[0][0] if heap else INF
 
     # ------------------------------------------------------------------ touches
     def request_touch(self, acct: "Account", i: int, now: float) -> None:
@@ -104,17 +99,36 @@ class Policy:
         """The effect of a completed touch on the account (effects may be zero or negative)."""
         e = self.plays[i].effect
         acct.touches += 1
-        if e.first_value_prob and acct.fv_state == FV_PENDING:
-            acct.fv_prob = min(1.0, max(0.0, acct.fv_prob + e.first_value_prob))
-        if e.first_value_speedup:
-            acct.speed_up_first_value(e.first_value_speedup, now)
-        if e.target_health:
-            acct.shift_target_health(e.target_health)
-        if e.renewal_logodds:
-            acct.add_renewal_bonus(e.renewal_logodds, now)
-        if e.save_prob and acct.intent and acct.dice.u(S.U_TOUCH) < e.save_prob:
-            acct.save(now)
-        if e.expansion_prob and acct.dice.u(S.U_TOUCH) < e.expansion_prob:
-            acct.expand(now, acct.seg.expansion_size)
-        if e.health:
-            acct.set_health(acct.health + e.health, now)
+        for field, handler in EFFECT_HANDLERS.items():
+            value = getattr(e, field)
+            if value:
+                handler(acct, value, now)
+
+
+def _first_value_prob(acct: "Account", value: float, now: float) -> None:
+    if acct.fv_state == FV_PENDING:
+        acct.raise_first_value_prob(value)
+
+
+def _save(acct: "Account", value: float, now: float) -> None:
+    if acct.intent and acct.dice.u(S.U_TOUCH) < value:
+        acct.save(now)
+
+
+def _expansion(acct: "Account", value: float, now: float) -> None:
+    if acct.dice.u(S.U_TOUCH) < value:
+        acct.expand(now, acct.seg.expansion_size)
+
+
+#: What each effect field of a touch does, in the order they act (the order matters: a save or
+#: an expansion draws from the account's touch numbers, and health last re-rates its clocks).
+#: Every field of csim.scenario.model.Effect has exactly one handler (a test checks).
+EFFECT_HANDLERS = {
+    "first_value_prob": _first_value_prob,
+    "first_value_speedup": lambda acct, value, now: acct.speed_up_first_value(value, now),
+    "target_health": lambda acct, value, now: acct.shift_target_health(value),
+    "renewal_logodds": lambda acct, value, now: acct.add_renewal_bonus(value, now),
+    "save_prob": _save,
+    "expansion_prob": _expansion,
+    "health": lambda acct, value, now: acct.set_health(acct.health + value, now),
+}
