@@ -41,8 +41,10 @@ def run_command(args: argparse.Namespace) -> int:
     reps = scenario.replications if args.reps is None else args.reps
     out = Path(args.out)
     started = time.perf_counter()
-    summary = write_run(scenario, reps, seed, out, executor=args.executor, workers=args.workers,
-                        scheduler=args.scheduler, progress=not args.no_progress, source=args.scenario)
+    from csim.runs import run_scenario
+
+    summary = run_scenario(scenario, reps, seed, out, executor=args.executor, workers=args.workers,
+                           scheduler=args.scheduler, progress=not args.no_progress, source=args.scenario)
     elapsed = time.perf_counter() - started
     m = summary["metrics"]
 
@@ -53,41 +55,9 @@ def run_command(args: argparse.Namespace) -> int:
     print(f"{scenario.name}: {reps} replication(s) × {scenario.horizon_months} months in {elapsed:.1f} s")
     print(f"  ending ARR {line('ending_arr')}")
     print(f"  customers {line('ending_customers')}")
-    print(f"  NRR (trailing-12-month cohort, last month) {line('nrr_t12_end', 100, '{:.1f}')} %")
-    print(f"  GRR (trailing-12-month cohort, last month) {line('grr_t12_end', 100, '{:.1f}')} %")
+    print(f"  NRR (trailing-12-month cohort, mean of the last 12 months) {line('nrr_t12_window', 100, '{:.1f}')} %")
+    print(f"  GRR (trailing-12-month cohort, mean of the last 12 months) {line('grr_t12_window', 100, '{:.1f}')} %")
     print(f"  logo churn per year {line('logo_churn_annual', 100, '{:.1f}')} %")
     print(f"report: {out / 'report.md'}")
     sys.stdout.flush()
     return 0
-
-
-def write_run(scenario, reps: int, seed: int, out: Path, *, executor: str = "auto", workers=None,
-              scheduler=None, progress: bool = True, source: str | None = None) -> dict:
-    """Simulate and write every output file of a run into ``out``; return the summary."""
-    from csim.engine.runner import simulate
-    from csim.io import atomic_write_csv, atomic_write_text
-    from csim.metrics import check_mrr_bridge, cohort_retention, monthly, summary as summarise
-    from csim.plots import save_run_figures
-    from csim.provenance import run_provenance, write_json
-    from csim.report import write_run_report
-    from csim.tables import write_parquet
-
-    out.mkdir(parents=True, exist_ok=True)
-    records = simulate(scenario, reps, seed, executor=executor, workers=workers, scheduler=scheduler,
-                       checkpoint_dir=out / ".replications", progress=progress)
-    table = monthly(records)
-    check_mrr_bridge(table)
-    result = summarise(records, table)
-    provenance = run_provenance(scenario, seed, reps, source)
-    result["provenance"] = provenance
-    atomic_write_csv(table, out / "monthly.csv")
-    for value in ("logos", "revenue"):
-        atomic_write_csv(cohort_retention(records, value=value), out / f"cohort_retention_{value}.csv", index=True)
-    write_parquet(records, "events", out / "events.parquet")
-    write_parquet(records, "accounts", out / "accounts.parquet")
-    figures = save_run_figures(table, out)
-    write_run_report(out, result, figures, provenance)
-    write_json(out / "summary.json", result)
-    atomic_write_text(out / "scenario.json", scenario.model_dump_json(indent=2))
-    return result
-

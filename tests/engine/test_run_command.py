@@ -97,3 +97,15 @@ def test_partial_checkpoints_resume_to_the_same_result(first_run, tmp_path):
     dst.write_bytes(src.read_bytes())
     assert main(["run", str(scenario), "--out", str(fresh), "--no-progress", *SETS]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(fresh / "monthly.csv"), before)
+
+
+def test_the_run_pipeline_is_a_library_function(tmp_path):
+    import csim
+    from tests.engine.scenarios import scenario
+
+    s = scenario(horizon_months=3)
+    summary = csim.run_scenario(s, 2, 5, tmp_path / "run", executor="serial", progress=False)
+    assert summary["replications"] == [0, 1] and summary["provenance"]["seed"] == 5
+    for name in ("summary.json", "monthly.csv", "events.parquet", "accounts.parquet", "report.md", "scenario.json"):
+        assert (tmp_path / "run" / name).exists(), name
+    assert callable(csim.compare_scenarios)
