@@ -69,6 +69,21 @@ def _table(summary: Mapping) -> list[str]:
     return lines
 
 
+def _segment_table(summary: Mapping) -> list[str]:
+    by_segment = summary.get("by_segment") or {}
+    if not by_segment:
+        return []
+    lines = ["### Acquisition by segment", "",
+             "| segment | cost to acquire a customer | revenue per new customer per month | months to pay back |",
+             "|---|---:|---:|---:|"]
+    for name, m in by_segment.items():
+        lines.append(f"| {name} | {format_value(m['cac']['mean'], 'currency')} | "
+                     f"{format_value(m['new_customer_arpa']['mean'], 'currency')} | "
+                     f"{format_value(m['cac_payback_months']['mean'], 'months')} |")
+    return [*lines, "", "Payback = CAC ÷ (new-customer ARPA × gross margin), the segment's own leads and new "
+            "accounts.", ""]
+
+
 def _plain_words(summary: Mapping) -> str:
     """One paragraph reading the headline numbers against the practitioner rules of thumb."""
     m = summary["metrics"]
@@ -141,6 +156,7 @@ def render_run_report(
         "",
         *_table(summary),
         "",
+        *_segment_table(summary),
         "## In plain words",
         "",
         _plain_words(summary),

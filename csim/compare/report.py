@@ -270,6 +270,7 @@ def render_comparison_report(outdir: str | os.PathLike, stats: Mapping, survival
         figure = Path(figure)
         lines += [f"![{FIGURE_TITLES.get(figure.name, figure.stem)}]"
                   f"({Path(os.path.relpath(figure, outdir)).as_posix()})", ""]
+    lines += ["## Glossary", "", *_glossary(stats), ""]
     keys = list(provenance[0])
     lines += ["## Provenance", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
     lines += ["| " + " | ".join(f"`{p.get(k)}`" for k in keys) + " |" for p in provenance]
@@ -408,6 +409,24 @@ def _breakdown_lines(parts: Mapping, label: str) -> list[str]:
     for part, entry in parts.items():
         cells = [_with_interval(entry[m]["paired_difference"][label], units[m], format_difference) for m in metrics]
         lines.append(f"| {part.replace(':', ' ')} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _glossary(stats: Mapping) -> list[str]:
+    """One line per metric of the comparison: plain name, key, form and exact definition, by group."""
+    from csim.metrics.registry import GLOSSARY_GROUPS, METRICS
+
+    lines = []
+    for group, title in GLOSSARY_GROUPS.items():
+        names = [n for n in stats["metrics"] if n in METRICS and METRICS[n].group == group]
+        if not names:
+            continue
+        lines += [f"**{title}**", ""]
+        for name in names:
+            m = METRICS[name]
+            form = f", {m.form}" if m.form else ""
+            lines.append(f"- **{m.label}** (`{name}`, {m.unit}{form}): {m.definition}.")
+        lines.append("")
     return lines
 
 

@@ -225,7 +225,36 @@ def summary(records: Records, frame: pd.DataFrame | None = None, confidence: flo
         "confidence": confidence,
         "metrics": metrics,
         "nan_reasons": collected.reasons,
+        "by_segment": _acquisition_by_segment(records, reps, confidence),
     }
+
+
+def _acquisition_by_segment(records: Records, reps: np.ndarray, confidence: float) -> dict:
+    """CAC, new-customer ARPA and CAC payback per segment (same definitions as the run-level metrics,
+    on the segment's leads and new accounts): ``{segment: {metric: {"mean", "ci_low", "ci_high", "n"}}}``."""
+    warmup_days = int(records.meta.get("warmup_months", 0) or 0) * MONTH_DAYS
+    margin = _meta_number(records.meta, "gross_margin")
+    acc, leads = records.accounts, records.leads
+    acquired = (acc["start"] >= warmup_days) & (acc["start"] < records.horizon_days)
+    arrived = (leads["arrived"] >= warmup_days) & (leads["arrived"] < records.horizon_days)
+    out = {}
+    for code, name in enumerate(records.segments):
+        mine = acquired & (acc["segment"] == code)
+        index = np.searchsorted(reps, acc["replication"][mine])
+        new = np.bincount(index, minlength=reps.size).astype(float)
+        first = np.bincount(index, weights=acc["initial_mrr"][mine] / 100.0, minlength=reps.size)
+        spent = arrived & (leads["segment"] == code)
+        spend = np.bincount(np.searchsorted(reps, leads["replication"][spent]), weights=leads["cost"][spent],
+                            minlength=reps.size)
+        cac = np.where(new > 0, _ratio(spend, new), np.nan)
+        arpa = np.where(new > 0, _ratio(first, new), np.nan)
+        payback = _ratio(cac, arpa * margin)
+        out[name] = {}
+        for metric, values in (("cac", cac), ("new_customer_arpa", arpa), ("cac_payback_months", payback)):
+            values = np.where(np.isfinite(values), values, np.nan)
+            i = t_interval(values, confidence)
+            out[name][metric] = {"mean": i.mean, "ci_low": i.low, "ci_high": i.high, "n": i.n}
+    return out
 
 
 def summary_frame(result: dict) -> pd.DataFrame:

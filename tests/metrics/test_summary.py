@@ -143,3 +143,14 @@ def test_degenerate_runs_do_not_crash():
         assert quiet["nan_reasons"][name], name
     assert "no logo churn observed: lifetime unbounded" in quiet["nan_reasons"]["ltv"]
     assert "meta gross_margin missing" in quiet["nan_reasons"]["ltv"]
+
+
+def test_payback_by_segment_by_hand():
+    # tiny_book: both new accounts (2: first MRR 50, lead cost 300; 4: 40, lead cost 50) are in
+    # segment 0; the unconverted lead (cost 100) too. Segment 1 acquired nobody.
+    by_segment = summary(tiny_book())["by_segment"]
+    smb = by_segment["smb"]
+    assert smb["cac"]["mean"] == pytest.approx(450.0 / 2)
+    assert smb["new_customer_arpa"]["mean"] == pytest.approx(45.0)
+    assert smb["cac_payback_months"]["mean"] == pytest.approx(225.0 / (45.0 * 0.8))
+    assert math.isnan(by_segment["enterprise"]["cac_payback_months"]["mean"])
