@@ -8,12 +8,13 @@ book's start dates are negative). Money is **integer cents of monthly recurring 
 so that the MRR bridge holds exactly. A month is ``MONTH_DAYS`` days; month ``m`` covers
 ``[m * MONTH_DAYS, (m + 1) * MONTH_DAYS)``.
 
-Four tables, each a mapping ``column -> 1-d numpy array`` of equal length:
+Five tables, each a mapping ``column -> 1-d numpy array`` of equal length:
 
 ``events``   one row per account event (lifecycle, MRR movement, milestone).
 ``accounts`` one row per account per replication, in survival form.
 ``leads``    one row per lead that entered the sales pipeline.
 ``touches``  one row per customer-success touch that was requested.
+``staffing`` one row per replication and month: the CS team's headcount and capacity.
 
 Categorical columns hold small integer codes; the name tuples below decode them
 (``EVENT_KINDS[code]``). Codes are part of the file format: append, never reorder.
@@ -128,11 +129,21 @@ TOUCH_COLUMNS: Mapping[str, str] = {
                              # NaN while waiting or in service at the horizon
 }
 
+STAFFING_COLUMNS: Mapping[str, str] = {
+    "replication": "int32",
+    "month": "int32",
+    "headcount": "int32",          # CSMs on the team at the month end
+    "productive_fte": "float64",   # CSMs at full productivity equivalent at the month end (ramping hires count part)
+    "capacity_hours": "float64",   # CSM hours available for touches in the month (productive FTE over time)
+    "csm_days": "float64",         # CSM-days paid in the month (headcount over time): CS cost follows it
+}
+
 TABLES: Mapping[str, Mapping[str, str]] = {
     "events": EVENT_COLUMNS,
     "accounts": ACCOUNT_COLUMNS,
     "leads": LEAD_COLUMNS,
     "touches": TOUCH_COLUMNS,
+    "staffing": STAFFING_COLUMNS,
 }
 
 
@@ -174,6 +185,8 @@ class Records:
     horizon_days: float
     segments: tuple[str, ...]
     meta: dict = field(default_factory=dict)
+    #: The CS team month by month (empty for records built without it: metrics then use ``meta``).
+    staffing: dict[str, np.ndarray] = field(default_factory=lambda: empty_table(STAFFING_COLUMNS))
 
     def __post_init__(self) -> None:
         for name in TABLES:

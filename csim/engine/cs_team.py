@@ -104,10 +104,26 @@ class CSTeam:
         team = world.scenario.cs_team
         self.world = world
         self.env = world.env
+        self.hours_per_week = team.hours_per_week
         self.server = CSMPool(self.env, capacity=team.headcount) if team.headcount > 0 else None
         self.days_per_hour = 7.0 / team.hours_per_week
         #: Requests not yet ended, per account index: cancelled if the account churns.
         self.open: dict[int, set[Ticket]] = {}
+
+    def set_capacity(self, headcount: int, productive_fte: float) -> None:
+        """The team changed (csim.engine.staffing): ``headcount`` servers, each working touches at
+        the team's mean productivity, so the team's touch hours per week are
+        ``productive_fte × hours_per_week``. Touches in service keep their duration."""
+        if headcount <= 0:
+            return
+        if self.server is None:
+            self.server = CSMPool(self.env, capacity=1)
+            self.server._capacity = 0
+        added = headcount - self.server.capacity
+        self.server._capacity = headcount  # SimPy fixes capacity at construction; the team only grows
+        for _ in range(max(0, added)):
+            self.server._trigger_put(None)  # each call starts at most one waiting request
+        self.days_per_hour = 7.0 * headcount / (self.hours_per_week * productive_fte)
 
     def _record(self, ticket: Ticket, finished: float, outcome: int, ended: float) -> None:
         w = self.world
@@ -121,11 +137,14 @@ class CSTeam:
         than a process of its own: the same queueing, fewer SimPy events per touch.
         """
         ticket = Ticket(acct, i, play, now)
-        if self.server is None:
+        if self.server is None and not self.world.staffing.coverage:
             ticket.state = EXPIRED
             self._record(ticket, NAN, EXPIRED, now)
             return
         self.open.setdefault(acct.idx, set()).add(ticket)
+        if self.server is None:  # a coverage team with nobody hired yet: the request waits for the first hire
+            self.server = CSMPool(self.env, capacity=1)
+            self.server._capacity = 0
         ticket.request = request = self.server.request(priority=play.priority)
         request.callbacks.append(lambda event: self._granted(ticket))
         deadline = self.env.timeout(play.deadline_days)

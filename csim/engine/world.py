@@ -16,10 +16,11 @@ from csim.engine.cs_team import CSTeam
 from csim.engine.parameters import resolve
 from csim.engine.pipeline import draw_marketing_leads
 from csim.engine.policy import Policy
+from csim.engine.staffing import Staffing
 from csim.engine.recorder import EventLog, TouchLog
 from csim.errors import LimitError
 from csim.records import ACCOUNT_COLUMNS, CHANNELS, EVENT_COLUMNS, LEAD_COLUMNS, LEAD_OUTCOMES, MONTH_DAYS, \
-    TOUCH_COLUMNS, Records
+    STAFFING_COLUMNS, TOUCH_COLUMNS, Records
 from csim.scenario.model import Play, Scenario, Segment, per_term_churn
 from csim.strategy import logit
 
@@ -91,6 +92,7 @@ class World:
         self.touches = TouchLog()
         self.accounts: list[Account] = []
         self.policy = Policy(self)
+        self.staffing = Staffing(self)
         self.cs_team = CSTeam(self)
         self._detractors = 0.0
         self._detractors_at = 0.0
@@ -209,7 +211,10 @@ class World:
             self.env.process(self._marketing_closings())
             months = self.scenario.horizon_months
             for m in range(months):
-                self.env.run(until=min((m + 1) * MONTH_DAYS, self.horizon_days))
+                self.staffing.review(self.env.now)
+                end = min((m + 1) * MONTH_DAYS, self.horizon_days)
+                self.env.run(until=end)
+                self.staffing.close_month(m, end)
                 if on_month is not None:
                     on_month()
             self.cs_team.close(self.horizon_days)
@@ -259,10 +264,16 @@ class World:
             accounts={c: accounts[c].astype(d, copy=False) for c, d in ACCOUNT_COLUMNS.items()},
             leads=self._lead_table(),
             touches={c: touches[c].astype(d, copy=False) for c, d in TOUCH_COLUMNS.items()},
+            staffing=self._staffing_table(),
             horizon_days=horizon,
             segments=tuple(s.name for s in self.scenario.segments),
             meta=run_meta(self.scenario),
         )
+
+    def _staffing_table(self) -> dict[str, np.ndarray]:
+        rows = self.staffing.rows
+        table = {"replication": np.full(len(rows["month"]), self.replication), **rows}
+        return {c: np.asarray(table[c]).astype(d, copy=False) for c, d in STAFFING_COLUMNS.items()}
 
     def _lead_table(self) -> dict[str, np.ndarray]:
         m = self.marketing

@@ -1,7 +1,8 @@
 """Customer-success workload from the ``touches`` table: per month, and per replication.
 
-CSM capacity per month = ``cs_headcount * cs_hours_per_week * MONTH_DAYS / 7`` hours (from
-``Records.meta``). Every request ends as exactly one outcome (``csim.records.TOUCH_OUTCOMES``):
+CSM capacity per month: from the ``staffing`` table (the team month by month, ramping hires at
+part productivity), or ``cs_headcount * cs_hours_per_week * MONTH_DAYS / 7`` hours from
+``Records.meta`` for records without one. Every request ends as exactly one outcome (``csim.records.TOUCH_OUTCOMES``):
 served (``done``), expired at its deadline, cancelled when its account churned, or waiting at
 the horizon, so per month ``requests made`` and the requests' fates add up, and the backlog at
 a month end is what was requested and had not yet started, expired or been cancelled.
@@ -36,6 +37,22 @@ def csm_hours_available(meta: dict, days: float) -> float:
     return float(headcount) * float(per_week) * days / 7.0
 
 
+def team_by_month(records: Records, replication: int, n_months: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(capacity_hours, csm_days)`` per month from the ``staffing`` table, or None for records
+    without one (then the fixed team of ``meta`` applies)."""
+    staff = records.staffing
+    sel = staff["replication"] == replication
+    if not sel.any():
+        return None
+    capacity = np.full(n_months, np.nan)
+    days = np.zeros(n_months)
+    month = staff["month"][sel]
+    inside = (month >= 0) & (month < n_months)
+    capacity[month[inside]] = staff["capacity_hours"][sel][inside]
+    days[month[inside]] = staff["csm_days"][sel][inside]
+    return capacity, days
+
+
 def _wait_end(t: dict) -> np.ndarray:
     """Day each request stopped waiting: its start if served, else its end (NaN if still waiting)."""
     return np.where(t["outcome"] == DONE, t["started"], t["ended"])
@@ -63,10 +80,10 @@ def cs_by_month(records: Records, replication: int, n_months: int) -> dict[str, 
     hours = per_month(done_month, n_months, t["csm_hours"])
     starts = per_month(start_month, n_months)
     wait_sum = per_month(start_month, n_months, started - requested)
-    capacity = csm_hours_available(records.meta, MONTH_DAYS)
+    team = team_by_month(records, replication, n_months)
+    capacity = np.full(n_months, csm_hours_available(records.meta, MONTH_DAYS)) if team is None else team[0]
     utilisation = np.full(n_months, np.nan)
-    if capacity > 0:
-        utilisation = hours / capacity
+    np.divide(hours, capacity, out=utilisation, where=capacity > 0)
     wait = np.full(n_months, np.nan)
     np.divide(wait_sum, starts, out=wait, where=starts > 0)
     ended_waiting = per_month(wait_month, n_months)

@@ -121,7 +121,7 @@ _ALL = (
     Metric("expansion_share", "fraction", "", "expansion MRR / (new + expansion MRR) over the run",
            "Share of new revenue from expansion", 1),
     # the CS team's effort
-    Metric("cs_cost", "currency", "", "cs_headcount x csm_cost_per_year x run length in years", "CS team cost", -1,
+    Metric("cs_cost", "currency", "", "CSM-days paid over the run / 365.25 x csm_cost_per_year (the team month by month; a fixed team: headcount x cost per year x years)", "CS team cost", -1,
            group="cs_effort"),
     Metric("csm_hours_used", "hours", "", "CSM hours worked on touches within the run", "CSM-hours used", 0,
            group="cs_effort"),

@@ -12,7 +12,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from csim.metrics.cs import SATURATED, cs_effort, csm_hours_available
+from csim.metrics.cs import SATURATED, cs_effort, csm_hours_available, team_by_month
 from csim.metrics.intervals import t_interval
 from csim.metrics.monthly import monthly as monthly_table
 from csim.metrics.retention import T12_LAG, annualise, replications_of
@@ -145,7 +145,14 @@ def _per_replication(records: Records, frame: pd.DataFrame, reps: np.ndarray) ->
     c.put("expansion_share", _ratio(total["expansion"], gains), (gains == 0, "no new or expansion MRR"))
 
     years = records.horizon_days / DAYS_PER_YEAR
-    team_cost = _meta_number(records.meta, "cs_headcount") * _meta_number(records.meta, "csm_cost_per_year") * years
+    cost_per_year = _meta_number(records.meta, "csm_cost_per_year")
+    team_cost = np.full(reps.size, _meta_number(records.meta, "cs_headcount") * cost_per_year * years)
+    available = np.full(reps.size, csm_hours_available(records.meta, records.horizon_days))
+    for k, r in enumerate(reps):  # the team month by month, where the records have it
+        team = team_by_month(records, int(r), n_months)
+        if team is not None:
+            available[k] = np.nansum(team[0])
+            team_cost[k] = team[1].sum() / DAYS_PER_YEAR * cost_per_year
     c.put("cs_cost", team_cost, (np.isnan(team_cost), "meta cs_headcount or csm_cost_per_year missing"))
 
     effort = cs_effort(records)
@@ -159,8 +166,7 @@ def _per_replication(records: Records, frame: pd.DataFrame, reps: np.ndarray) ->
     t_index = np.searchsorted(reps, t["replication"])
     finished = np.isfinite(t["finished"]) & (t["finished"] < records.horizon_days)
     hours = np.bincount(t_index[finished], weights=t["csm_hours"][finished], minlength=reps.size)
-    available = csm_hours_available(records.meta, records.horizon_days)
-    no_capacity = (not available > 0, "no CSM capacity (cs_headcount or cs_hours_per_week missing or zero)")
+    no_capacity = (~(available > 0), "no CSM capacity (cs_headcount or cs_hours_per_week missing or zero)")
     c.put("cs_utilisation", _ratio(hours, available), no_capacity)
     busy = rates.pivot(index="replication", columns="month", values="cs_utilisation").reindex(reps)
     c.put("cs_months_saturated", (busy.to_numpy() > SATURATED).sum(axis=1), no_capacity)

@@ -141,9 +141,13 @@ class Referral(_Frozen):
 class CSTeam(_Frozen):
     """The customer-success team: a pool of CSMs that touches queue for."""
 
-    headcount: int = Field(4, ge=0, description="Number of CSMs (servers).")
+    headcount: int = Field(4, ge=0, description="Number of CSMs (servers); with a coverage rule, the team at day 0, which then grows with the book.")
     hours_per_week: Positive = Field(30.0, description="Hours per CSM per week available for touches; a touch of h hours occupies a CSM for h·7/hours_per_week calendar days.")
     cost_per_csm_year: NonNegative = Field(110000.0, description="Fully loaded cost of one CSM, currency/year. Assumption.")
+    accounts_per_csm: dict[str, Positive] | None = Field(None, description="Coverage rule: paying accounts one CSM covers, per segment name (e.g. { smb = 150, mid = 40, enterprise = 12 }); a monthly staffing review hires up to the CSMs the book requires. Practitioner coverage ratios (weak): about 1:8-15 accounts enterprise, 1:30-50 mid-market, 1:100-200 SMB. Segments not listed need no CSM by count.")
+    arr_per_csm: Positive | None = Field(None, description="Coverage rule: ARR one CSM covers, currency/year (practitioner benchmark ~1-2 M, weak); with accounts_per_csm too, the larger requirement counts.")
+    hiring_delay_days: NonNegative = Field(60.0, description="Days from the staffing review that opens a position to the hire joining. Assumption.")
+    ramp_months: NonNegative = Field(3.0, description="Months a new CSM works at half productivity before full productivity. Assumption.")
 
 
 class Effect(_Frozen):
@@ -248,6 +252,9 @@ class Scenario(_Frozen):
             raise ValueError(f"segment names must be unique, got {names}")
         if sum(s.lead_share for s in self.segments) <= 0:
             raise ValueError("segment lead_share values sum to 0")
+        unknown = [s for s in (self.cs_team.accounts_per_csm or {}) if s not in names]
+        if unknown:
+            raise ValueError(f"cs_team.accounts_per_csm: unknown segment {unknown[0]!r} (known: {names})")
         for i, play in enumerate(self.strategy.plays):
             unknown = [s for s in play.segments if s not in names]
             if unknown:
