@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PAIR = [str(ROOT / "scenarios" / "renewal_focus.toml"), str(ROOT / "scenarios" / "expansion_focus.toml")]
+PAIR = ["scenarios/renewal_focus.toml", "scenarios/expansion_focus.toml"]  # each tree's own files
 
 
 def _time_compare(tree: Path, args: list[str]) -> float:
@@ -47,9 +47,9 @@ def _time_compare(tree: Path, args: list[str]) -> float:
 def bench_uncertain(reps: int = 10) -> dict:
     """Seconds to resolve every uncertain parameter of the pair for ``reps`` replications."""
     from csim.scenario import load_scenario
-    from csim.scenario.uncertain import resolve
+    from csim.engine.parameters import resolve
 
-    scenarios = [load_scenario(p) for p in PAIR]
+    scenarios = [load_scenario(ROOT / p) for p in PAIR]
     started = time.perf_counter()
     for s in scenarios:
         for r in range(reps):
