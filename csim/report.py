@@ -84,6 +84,19 @@ def _segment_table(summary: Mapping) -> list[str]:
             "accounts.", ""]
 
 
+def _play_table(summary: Mapping) -> list[str]:
+    plays = summary.get("cs_by_play") or []
+    if not plays:
+        return []
+    lines = ["### CS touches by play (means over replications)", "",
+             "| play | touch | requests | served | expired at the deadline | cancelled (churned) | waiting at the end | CSM-hours |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for p in plays:
+        counts = " | ".join(f"{p[k]:,.0f}" for k in ("requests", "done", "expired", "cancelled", "waiting", "csm_hours"))
+        lines.append(f"| {p['play']} | {p['touch']} | {counts} |")
+    return [*lines, ""]
+
+
 def _plain_words(summary: Mapping) -> str:
     """One paragraph reading the headline numbers against the practitioner rules of thumb."""
     m = summary["metrics"]
@@ -157,6 +170,7 @@ def render_run_report(
         *_table(summary),
         "",
         *_segment_table(summary),
+        *_play_table(summary),
         "## In plain words",
         "",
         _plain_words(summary),

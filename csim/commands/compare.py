@@ -91,11 +91,17 @@ def compare_command(args: argparse.Namespace) -> int:
     reference = result["reference"]
     print(f"{len(scenarios)} scenarios × {reps} replications × {scenarios[0].horizon_months} months "
           f"on common random numbers in {elapsed:.1f} s")
-    for name in ("ending_arr", "nrr_t12_end", "logo_churn_annual"):
+    if result.get("equal_effort"):
+        for label, eq in result["equal_effort"].items():
+            print(f"  at equal effort: {label}'s CS capacity × {eq['capacity_factor']:.2f} "
+                  f"({'matches' if eq['reached'] else 'cannot reach'} {reference}'s {eq['target']})")
+    for name in ("ending_arr", "cumulative_revenue", "nrr_t12_window", "logo_churn_annual"):
         m = result["metrics"][name]
         for label, d in m["paired_difference"].items():
-            print(f"  {name}: {label} − {reference} = {format_difference(d['mean'], m['unit'])} "
-                  f"[{format_difference(d['ci_low'], m['unit'])}, {format_difference(d['ci_high'], m['unit'])}]")
+            p = d.get("p_beats", {}).get("probability", float("nan"))
+            print(f"  {m['label']}: {label} − {reference} = {format_difference(d['mean'], m['unit'])} "
+                  f"[{format_difference(d['ci_low'], m['unit'])}, {format_difference(d['ci_high'], m['unit'])}], "
+                  f"P({label} better) = {p:.2f}")
     print(f"report: {out / 'report.md'}")
     sys.stdout.flush()
     return 0

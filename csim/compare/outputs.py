@@ -239,11 +239,19 @@ def _uncertain_parameters(runs: Sequence, seed: int) -> dict:
     from csim.compare.uncertainty import rank_correlations
     from csim.engine.parameters import parameter_draws
 
+    from csim.scenario.uncertain import uncertain_parameters
+
     replications = runs[0].summary["replications"]
     draws: dict[str, np.ndarray] = {}
+    priors: dict[str, dict] = {}
     for run in runs:
         draws.update(parameter_draws(run.scenario, seed, replications))
-    out = {"draws": {key: [float(x) for x in v] for key, v in draws.items()}, "correlations": {}}
+        for p in uncertain_parameters(run.scenario):
+            priors.setdefault(p.key, {"distribution": p.distribution.describe(), "source": p.distribution.source,
+                                      "scenarios": []})
+            if run.label not in priors[p.key]["scenarios"]:
+                priors[p.key]["scenarios"].append(run.label)
+    out = {"draws": {key: [float(x) for x in v] for key, v in draws.items()}, "priors": priors, "correlations": {}}
     if not draws or len(runs) < 2:
         return out
     values = metric_values(runs)

@@ -437,11 +437,16 @@ def _rests_on_lines(uncertain: Mapping | None, label: str, top: int = 5) -> list
                 "doubt about the effect sizes. Give effects a distribution (docs/model.md, effect priors) to "
                 "include it."]
     rows = uncertain["correlations"].get(label, {}).get("cumulative_revenue", [])
+    priors = uncertain.get("priors", {})
     lines = [f"{len(uncertain['draws'])} uncertain parameters were drawn once per replication (shared by every "
-             "scenario that names them). Those the revenue difference moves with most (Spearman's ρ over "
-             "replications):", "", "| parameter | ρ with the revenue difference | p |", "|---|---:|---:|"]
+             f"scenario that names them). Those the difference in revenue collected ({label} − reference) moves with "
+             "most (Spearman's ρ over replications):", "",
+             "| parameter | prior | source | ρ with the revenue difference | p |", "|---|---|---|---:|---:|"]
     for r in rows[:top]:
         rho = "n/a" if not math.isfinite(r["rho"]) else f"{r['rho']:+.2f}"
         p = "n/a" if not math.isfinite(r["p"]) else f"{r['p']:.2g}"
-        lines.append(f"| `{r['parameter']}` | {rho} | {p} |")
+        prior = priors.get(r["parameter"], {})
+        lines.append(f"| `{r['parameter']}` | {prior.get('distribution', '?')} | {prior.get('source', '?')} | {rho} | {p} |")
+    lines += ["", "A parameter with a large |ρ| decides the answer: before acting, check its prior against your "
+              "own evidence. With few replications ρ is rough (its standard error is about 1/√(n−1))."]
     return lines

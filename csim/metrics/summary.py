@@ -232,7 +232,28 @@ def summary(records: Records, frame: pd.DataFrame | None = None, confidence: flo
         "metrics": metrics,
         "nan_reasons": collected.reasons,
         "by_segment": _acquisition_by_segment(records, reps, confidence),
+        "cs_by_play": _effort_by_play(records),
     }
+
+
+def _effort_by_play(records: Records) -> list[dict]:
+    """Touch requests and their fates per play (means over replications), from the touches table:
+    ``[{"play", "touch", "requests", "done", "expired", "cancelled", "waiting", "csm_hours"}]``."""
+    from csim.records import TOUCH_OUTCOMES
+    from csim.strategy import TOUCH_KINDS
+
+    t = records.touches
+    if t["play"].size == 0:
+        return []
+    effort = cs_effort(records, by_play=True)
+    rows = []
+    for i in range(effort["requests"].shape[1]):
+        kinds = t["touch"][t["play"] == i]
+        row = {"play": i, "touch": TOUCH_KINDS[int(kinds[0])] if kinds.size else None}
+        for key in ("requests", *TOUCH_OUTCOMES, "csm_hours"):
+            row[key] = float(effort[key][:, i].mean())
+        rows.append(row)
+    return rows
 
 
 def _acquisition_by_segment(records: Records, reps: np.ndarray, confidence: float) -> dict:

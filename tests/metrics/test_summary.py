@@ -154,3 +154,13 @@ def test_payback_by_segment_by_hand():
     assert smb["new_customer_arpa"]["mean"] == pytest.approx(45.0)
     assert smb["cac_payback_months"]["mean"] == pytest.approx(225.0 / (45.0 * 0.8))
     assert math.isnan(by_segment["enterprise"]["cac_payback_months"]["mean"])
+
+
+def test_touches_by_play_by_hand():
+    # tiny_book's five requests are all of play 0: two served (2 h and 3.5 h), one expired, one
+    # cancelled by a churn, one still waiting at the end.
+    from csim.strategy import TOUCH_KINDS
+
+    assert summary(tiny_book())["cs_by_play"] == [
+        {"play": 0, "touch": TOUCH_KINDS[0], "requests": 5.0, "done": 2.0, "expired": 1.0, "cancelled": 1.0,
+         "waiting": 1.0, "csm_hours": 5.5}]
