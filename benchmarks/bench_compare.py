@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("--baseline", default=None, help="git revision to compare the default compare against")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--default-only", action="store_true", help="only the default compare against --baseline")
     args = parser.parse_args()
 
     cases: dict[str, tuple[Path, list[str]]] = {}
@@ -72,9 +73,10 @@ def main() -> None:
                        check=True, stdout=subprocess.DEVNULL)
         cases["default (baseline)"] = (worktree, ["--reps", "30"])
         cases["default (this tree)"] = (ROOT, ["--reps", "30"])
-    cases["reps 10"] = (ROOT, ["--reps", "10"])
-    cases["reps 10 --decompose"] = (ROOT, ["--reps", "10", "--decompose"])
-    cases["reps 10 --equalize csm_hours"] = (ROOT, ["--reps", "10", "--equalize", "csm_hours"])
+    if not args.default_only:
+        cases["reps 10"] = (ROOT, ["--reps", "10"])
+        cases["reps 10 --decompose"] = (ROOT, ["--reps", "10", "--decompose"])
+        cases["reps 10 --equalize csm_hours"] = (ROOT, ["--reps", "10", "--equalize", "csm_hours"])
     best: dict[str, float] = {}
     try:
         for _ in range(args.repeat):
@@ -90,9 +92,10 @@ def main() -> None:
         print(f"  {name}: {seconds:.1f} s")
     if "default (baseline)" in best:
         print(f"  default compare, this tree / baseline: {best['default (this tree)'] / best['default (baseline)']:.2f}")
-    print(f"  --decompose / plain (reps 10): {best['reps 10 --decompose'] / best['reps 10']:.2f}")
-    print(f"  --equalize csm_hours / plain (reps 10): {best['reps 10 --equalize csm_hours'] / best['reps 10']:.2f}")
-    print(f"  uncertain effects: {bench_uncertain()}")
+    if not args.default_only:
+        print(f"  --decompose / plain (reps 10): {best['reps 10 --decompose'] / best['reps 10']:.2f}")
+        print(f"  --equalize csm_hours / plain (reps 10): {best['reps 10 --equalize csm_hours'] / best['reps 10']:.2f}")
+        print(f"  uncertain effects: {bench_uncertain()}")
 
 
 if __name__ == "__main__":

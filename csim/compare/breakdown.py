@@ -6,8 +6,9 @@ referral and non-referral accounts), the headline metrics computed on each part 
 with :func:`csim.metrics.monthly` / :func:`csim.metrics.summary`, and the paired difference
 against the reference taken part by part.
 
-A part keeps its accounts' events and touches and the leads of the same segment (or channel), so
-its acquisition figures are the part's own. Referral accounts are numbered in referral order and
+The figures are computed from each replication's account-by-month MRR matrix restricted to the
+part's accounts (:func:`part_values`); :func:`subset_records` gives a part's whole records (its
+accounts' events and touches, the leads of the same segment or channel) for any other metric. Referral accounts are numbered in referral order and
 are not the same customers across strategies: their part compares totals, not matched accounts.
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from csim.records import CHANNELS, Records
 
-__all__ = ["BREAKDOWN_METRICS", "subset_records", "parts_of", "breakdown"]
+__all__ = ["BREAKDOWN_METRICS", "subset_records", "parts_of", "part_values", "breakdown"]
 
 REFERRAL = CHANNELS.index("referral")
 
@@ -66,11 +67,44 @@ def parts_of(records: Records) -> dict[str, Records]:
     return parts
 
 
-def _values(records: Records) -> dict[str, np.ndarray]:
-    from csim.metrics import monthly, summary
+def part_values(records: Records) -> dict[str, dict[str, np.ndarray]]:
+    """Per part (as :func:`parts_of`) and metric of :data:`BREAKDOWN_METRICS`, the per-replication
+    values — the same definitions as :func:`csim.metrics.summary` on the part's records, computed
+    from each replication's account-by-month MRR matrix with the part's rows only."""
+    from csim.metrics.mrr import mrr_matrix
+    from csim.metrics.retention import T12_LAG, _nrr_grr, annualise, replications_of
 
-    result = summary(records, monthly(records))
-    return {name: np.asarray(result["metrics"][name]["per_replication"], float) for name in BREAKDOWN_METRICS}
+    reps = replications_of(records)
+    n = records.horizon_months
+    warmup = int(records.meta.get("warmup_months", 0) or 0)
+    acc = records.accounts
+    names = [f"segment:{s}" for s in records.segments] + ["channel:referral", "channel:non-referral"]
+    out = {part: {m: np.full(reps.size, np.nan) for m in BREAKDOWN_METRICS} for part in names}
+    for k, r in enumerate(reps):
+        matrix = mrr_matrix(records, int(r), n)
+        mine = acc["replication"] == r
+        order = np.argsort(acc["account"][mine])
+        ids, segment, channel = acc["account"][mine][order], acc["segment"][mine][order], acc["channel"][mine][order]
+        row = np.searchsorted(ids, matrix.accounts)
+        masks = {f"segment:{s}": segment[row] == code for code, s in enumerate(records.segments)}
+        masks["channel:referral"] = channel[row] == REFERRAL
+        masks["channel:non-referral"] = channel[row] != REFERRAL
+        for part, mask in masks.items():
+            values = matrix.values[mask]
+            if n < 1:
+                continue
+            end = values[:, -1]
+            out[part]["ending_arr"][k] = 12.0 * end.sum() / 100.0
+            out[part]["ending_customers"][k] = float((end > 0).sum())
+            previous, current = values[:, warmup:-1], values[:, warmup + 1:]
+            had = previous > 0
+            at_risk = had.sum()
+            if at_risk:
+                out[part]["logo_churn_annual"][k] = annualise((had & (current == 0)).sum() / at_risk)
+            if n > T12_LAG:
+                nrr, grr = _nrr_grr(values[:, [n - T12_LAG]], values[:, [n]])
+                out[part]["nrr_t12_end"][k], out[part]["grr_t12_end"][k] = nrr[0], grr[0]
+    return out
 
 
 def breakdown(runs: Sequence) -> dict:
@@ -81,7 +115,7 @@ def breakdown(runs: Sequence) -> dict:
     """
     from csim.metrics import t_interval
 
-    per_run = {run.label: {part: _values(r) for part, r in parts_of(run.records).items()} for run in runs}
+    per_run = {run.label: part_values(run.records) for run in runs}
     reference = runs[0].label
     out: dict = {}
     for part in per_run[reference]:

@@ -93,11 +93,13 @@ class CSTeam:
     """Queue and serve the touches of one replication.
 
     Every request ends as exactly one of (csim.records.TOUCH_OUTCOMES): served (``done``),
-    ``expired`` at its deadline (a SimPy timeout racing the CSM request, recorded at the
-    deadline), ``cancelled`` when its account churns while it waits (recorded then), or
-    ``waiting`` at the horizon (recorded by :meth:`close`). A request that expired or was
-    cancelled stays in SimPy's queue until it reaches the head and is released at once without
-    CSM time (lazy withdrawal: removing it from the heap on the spot would cost O(n) a time).
+    ``expired`` at its deadline, ``cancelled`` when its account churns while it waits (recorded
+    at the churn), or ``waiting`` at the horizon (recorded by :meth:`close`). Expiry is recorded
+    at the exact deadline, ``requested + deadline_days``, and found when it matters: when a CSM
+    reaches the request (which is then released at once, holding no CSM time), when its account
+    churns (a request past its deadline had expired before the churn) or at the horizon. This is
+    the same queue as a timeout racing each request, with no extra event per request; withdrawing
+    a request from the heap on the spot would cost O(n) a time.
     """
 
     def __init__(self, world: "World"):
@@ -147,8 +149,6 @@ class CSTeam:
             self.server._capacity = 0
         ticket.request = request = self.server.request(priority=play.priority)
         request.callbacks.append(lambda event: self._granted(ticket))
-        deadline = self.env.timeout(play.deadline_days)
-        deadline.callbacks.append(lambda event: self._deadline(ticket))
 
     def _end(self, ticket: Ticket, state: int) -> None:
         ticket.state = state
@@ -156,25 +156,31 @@ class CSTeam:
         if pending is not None:
             pending.discard(ticket)
 
-    def _deadline(self, ticket: Ticket) -> None:
-        if ticket.state == WAITING:
-            self._end(ticket, EXPIRED)
-            self._record(ticket, NAN, EXPIRED, self.env.now)
+    def _expired(self, ticket: Ticket, now: float) -> bool:
+        """If the request's deadline passed before ``now`` while it waited, record it expired at the
+        deadline and say so."""
+        deadline = ticket.requested + ticket.play.deadline_days
+        if now <= deadline:
+            return False
+        self._end(ticket, EXPIRED)
+        self._record(ticket, NAN, EXPIRED, deadline)
+        return True
 
     def cancel(self, acct: "Account", now: float) -> None:
-        """The account churned: its requests still waiting are cancelled now."""
+        """The account churned: its requests still waiting are cancelled now (or expired earlier)."""
         for ticket in sorted(self.open.pop(acct.idx, ()), key=lambda t: t.requested):
             if ticket.state == WAITING:
-                ticket.state = CANCELLED
-                self._record(ticket, NAN, CANCELLED, now)
+                if not self._expired(ticket, now):
+                    ticket.state = CANCELLED
+                    self._record(ticket, NAN, CANCELLED, now)
             else:  # in service: it finishes, its effect lands on a churned account and is dropped
                 self.open.setdefault(acct.idx, set()).add(ticket)
 
     def _granted(self, ticket: Ticket) -> None:
-        if ticket.state != WAITING:  # expired or cancelled while queued: withdraw without CSM time
-            self.server.release(ticket.request)
-            return
         env = self.env
+        if ticket.state != WAITING or self._expired(ticket, env.now):
+            self.server.release(ticket.request)  # cancelled or expired while queued: no CSM time
+            return
         ticket.state = IN_SERVICE
         ticket.started = env.now
         play = ticket.play
@@ -201,7 +207,8 @@ class CSTeam:
                          key=lambda t: (t.requested, t.acct.idx, t.play_index))
         for ticket in tickets:
             if ticket.state == WAITING:
-                self._record(ticket, NAN, WAITING, NAN)
+                if not self._expired(ticket, horizon):
+                    self._record(ticket, NAN, WAITING, NAN)
             elif ticket.state == IN_SERVICE:
                 ticket.hours = min(ticket.hours, (horizon - ticket.started) / self.days_per_hour)
                 self._record(ticket, NAN, DONE, NAN)

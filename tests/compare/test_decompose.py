@@ -46,3 +46,18 @@ def test_a_renewal_only_strategy_is_attributed_to_the_direct_channel(tmp_path):
     total = sum(contributions.values()) + churn["interaction"]["mean"]
     assert total == pytest.approx(churn["whole"]["mean"], abs=1e-12)
     assert (tmp_path / "decomposition.csv").exists()
+
+
+def test_breakdown_parts_match_the_summary_of_each_parts_records():
+    """The fast per-part figures equal csim.metrics.summary on the part's own records."""
+    from csim.compare.breakdown import BREAKDOWN_METRICS, part_values, parts_of
+    from csim.metrics import monthly, summary
+
+    runs = run_scenarios([scenario("expansion_focus", *SMALL)], 2, SEED, executor="serial", progress=False)
+    records = runs[0].records
+    fast = part_values(records)
+    for part, sub in parts_of(records).items():
+        slow = summary(sub, monthly(sub))["metrics"]
+        for metric in BREAKDOWN_METRICS:
+            np.testing.assert_allclose(fast[part][metric], slow[metric]["per_replication"], rtol=1e-12,
+                                       err_msg=f"{part} {metric}")
