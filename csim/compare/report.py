@@ -210,7 +210,7 @@ def render_comparison_report(outdir: str | os.PathLike, stats: Mapping, survival
             configured = {"reference": reference, "metrics": as_configured}
             changed = [name for name in ANSWER_METRICS if name in as_configured and
                        winner(as_configured[name], label, reference) != winner(stats["metrics"][name], label, reference)]
-            lines += [f"**As configured** (each scenario with the team its file gives), the answer "
+            lines += ["**As configured** (each scenario with the team its file gives), the answer "
                       + ("was different: " + ", ".join(
                           f"{metric_label(name, as_configured[name])} went to "
                           f"{winner(as_configured[name], label, reference)}" for name in changed)

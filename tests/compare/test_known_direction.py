@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 
 from csim.compare import metric_values, run_scenarios
 from csim.compare.uncertainty import probability_beats

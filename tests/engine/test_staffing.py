@@ -40,7 +40,7 @@ def test_the_team_follows_the_book_with_delay_and_ramp():
     assert not acc["churned"].any()  # no churn in this world: an account pays from its start on
     # Rebuild the reviews: at each month start, required = ceil(paying accounts / ratio); open the
     # gap to the team plus the hires under way; a hire joins DELAY days later.
-    joins, pending_until = [], []
+    pending_until = []
     team = [-math.inf] * START
     expected_head, expected_fte = [], []
     for m in range(s.horizon_months):
