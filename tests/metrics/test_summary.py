@@ -164,3 +164,21 @@ def test_touches_by_play_by_hand():
     assert summary(tiny_book())["cs_by_play"] == [
         {"play": 0, "touch": TOUCH_KINDS[0], "requests": 5.0, "done": 2.0, "expired": 1.0, "cancelled": 1.0,
          "waiting": 1.0, "csm_hours": 5.5}]
+
+
+def test_warmup_months_leave_the_first_months_out_of_run_level_rates():
+    # tiny_book with month 0 as warm-up: months 1-3 start with 3, 4, 2 customers and lose 0, 2, 0;
+    # month-end MRR 460, 110, 230 over 4 + 2 + 3 customers; both new accounts started in month 0.
+    from dataclasses import replace
+
+    book = tiny_book()
+    plain = summary(book)["metrics"]
+    warm = summary(replace(book, meta={**book.meta, "warmup_months": 1}))
+    m = warm["metrics"]
+    churn = 2 / 9
+    assert m["logo_churn_monthly"]["mean"] == pytest.approx(churn)
+    assert m["arpa"]["mean"] == pytest.approx(800 / 9)
+    assert m["new_customers"]["mean"] == 0.0 and math.isnan(m["cac"]["mean"])
+    assert warm["warmup_months"] == 1
+    for name in ("ending_arr", "ending_customers", "cumulative_revenue", "logo_churn_annual_window"):
+        assert m[name]["mean"] == pytest.approx(plain[name]["mean"]), name
