@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES = (
     "csim.commands.run",
     "csim.commands.schema",
     "csim.commands.compare",
+    "csim.commands.sweep",
     "csim.forecast.cli",
 )
 

@@ -18,7 +18,7 @@ import pandas as pd
 from csim.io import atomic_path
 from csim.metrics.intervals import t_interval_by
 
-__all__ = ["plot_mrr", "plot_mrr_waterfall", "plot_customers", "plot_nrr", "save_run_figures", "RUN_FIGURES"]
+__all__ = ["plot_mrr", "plot_mrr_waterfall", "plot_customers", "plot_nrr", "save_run_figures", "save_drawings", "RUN_FIGURES"]
 
 # Colours per MRR movement, gains in greens/blue, losses in oranges/red.
 MOVEMENT_COLOURS = {
@@ -157,13 +157,20 @@ def save_run_figures(monthly: pd.DataFrame, outdir: str | os.PathLike, dpi: int 
     Writes ``mrr.png``, ``mrr_movements.png``, ``customers.png`` and ``nrr.png``; returns their
     paths in that order.
     """
+    return save_drawings([(name, (8, 4.5), lambda f, draw=draw: draw(monthly, ax=f.add_subplot()))
+                          for name, draw in RUN_FIGURES], outdir, dpi)
+
+
+def save_drawings(drawings, outdir: str | os.PathLike, dpi: int = 110) -> list[Path]:
+    """Draw each ``(file name, (width, height) inches, draw(figure))`` on a new Agg ``Figure`` and
+    write it as a PNG into ``outdir`` atomically; return the paths in order."""
     from matplotlib.figure import Figure
 
     outdir = Path(outdir)
     written = []
-    for name, draw in RUN_FIGURES:
-        figure = Figure(figsize=(8, 4.5), layout="constrained")
-        draw(monthly, ax=figure.add_subplot())
+    for name, size, draw in drawings:
+        figure = Figure(figsize=size, layout="constrained")
+        draw(figure)
         with atomic_path(outdir / name) as tmp:
             figure.savefig(tmp, format="png", dpi=dpi)
         written.append(outdir / name)

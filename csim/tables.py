@@ -26,7 +26,7 @@ import pandas as pd
 from csim.io import atomic_path
 from csim.records import CHANNELS, EVENT_KINDS, LEAD_OUTCOMES, STAGES, TABLES, TOUCH_OUTCOMES, Records
 
-__all__ = ["to_frame", "write_parquet", "MONEY_COLUMNS", "CODE_COLUMNS"]
+__all__ = ["to_frame", "write_parquet", "write_frame_parquet", "MONEY_COLUMNS", "CODE_COLUMNS"]
 
 #: Columns held in integer cents of MRR in the records, per table (currency units when decoded).
 MONEY_COLUMNS: Mapping[str, tuple[str, ...]] = {
@@ -134,11 +134,7 @@ def write_parquet(records: Records, table: str, path: str | os.PathLike, *, deco
 
     Returns the destination path.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     frame = to_frame(records, table, decode=decode)
-    arrow = pa.Table.from_pandas(frame, preserve_index=False)
     units = {col: UNITS[col] for col in frame.columns if col in UNITS}
     if not decode:
         units.update({col: "cents per month" for col in MONEY_COLUMNS[table]})
@@ -148,7 +144,17 @@ def write_parquet(records: Records, table: str, path: str | os.PathLike, *, deco
         b"csim.horizon_days": repr(float(records.horizon_days)).encode(),
         b"csim.segments": json.dumps(list(records.segments)).encode(),
     }
-    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **extra})
+    return write_frame_parquet(frame, path, extra)
+
+
+def write_frame_parquet(frame: pd.DataFrame, path: str | os.PathLike, metadata: Mapping[bytes, bytes] | None = None) -> Path:
+    """Write a DataFrame to Parquet atomically (no index), adding ``metadata`` to the file's key-value metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    if metadata:
+        arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}), **metadata})
     with atomic_path(path) as tmp:
         pq.write_table(arrow, tmp)
     return Path(path)

@@ -14,8 +14,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from csim.io import atomic_path
-from csim.plots import axes_or_new, plot_mean_and_band
+from csim.plots import axes_or_new, plot_mean_and_band, save_drawings
 
 __all__ = ["plot_survival", "plot_by_month", "plot_cohort_revenue", "plot_cs_load", "save_comparison_figures",
            "FIGURE_TITLES"]
@@ -77,8 +76,6 @@ def plot_cs_load(monthly: Mapping[str, pd.DataFrame], axes=None):
 def save_comparison_figures(runs, survival: dict | None, cohorts: Mapping[str, pd.DataFrame],
                             outdir: str | os.PathLike, dpi: int = 110) -> list[Path]:
     """Draw every comparison figure and write it into ``outdir``; return the paths in report order."""
-    from matplotlib.figure import Figure
-
     monthly = {run.label: run.monthly for run in runs}
     drawings = []
     if survival is not None:
@@ -92,12 +89,4 @@ def save_comparison_figures(runs, survival: dict | None, cohorts: Mapping[str, p
         ("cohort_revenue.png", (8, 4.5), lambda f: plot_cohort_revenue(cohorts, ax=f.add_subplot())),
         ("cs_load.png", (11, 4.5), lambda f: plot_cs_load(monthly, axes=f.subplots(1, 2))),
     ]
-    outdir = Path(outdir)
-    written = []
-    for name, size, draw in drawings:
-        figure = Figure(figsize=size, layout="constrained")
-        draw(figure)
-        with atomic_path(outdir / name) as tmp:
-            figure.savefig(tmp, format="png", dpi=dpi)
-        written.append(outdir / name)
-    return written
+    return save_drawings(drawings, outdir, dpi)

@@ -30,6 +30,9 @@ REFERRAL_LEADS = 2
 ACCOUNT_DICE = 3   # + source: (rep, ACCOUNT_DICE, source, chunk)
 SPILL = 4          # (rep, SPILL, source, index, purpose)
 PARAMETERS = 5     # (rep, PARAMETERS, key hash): one uniform per uncertain parameter (csim.engine.parameters)
+# Streams that belong to no replication use the key (NO_REPLICATION, purpose).
+NO_REPLICATION = 2**32 - 1
+SWEEP_DESIGN = (NO_REPLICATION, 6)   # the points of a sweep design (csim.sweep.design)
 
 CHUNK = 1024
 

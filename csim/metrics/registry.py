@@ -120,6 +120,9 @@ _ALL = (
            "Share of new customers from referrals", 1, group="acquisition"),
     Metric("expansion_share", "fraction", "", "expansion MRR / (new + expansion MRR) over the run",
            "Share of new revenue from expansion", 1),
+    Metric("gross_profit_after_cs", "currency", "",
+           "gross margin x revenue collected over the run - CS team cost over the run (acquisition spend not deducted)",
+           "Gross profit after CS cost", 1, compare=False, group="economics"),
     # the CS team's effort
     Metric("cs_cost", "currency", "", "CSM-days paid over the run / 365.25 x csm_cost_per_year (the team month by month; a fixed team: headcount x cost per year x years)", "CS team cost", -1,
            group="cs_effort"),

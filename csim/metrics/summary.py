@@ -154,6 +154,9 @@ def _per_replication(records: Records, frame: pd.DataFrame, reps: np.ndarray) ->
             available[k] = np.nansum(team[0])
             team_cost[k] = team[1].sum() / DAYS_PER_YEAR * cost_per_year
     c.put("cs_cost", team_cost, (np.isnan(team_cost), "meta cs_headcount or csm_cost_per_year missing"))
+    revenue = c.values["cumulative_revenue"]
+    c.put("gross_profit_after_cs", revenue * margin - team_cost, no_margin,
+          (np.isnan(team_cost), "CS cost undefined"))
 
     effort = cs_effort(records)
     c.put("csm_hours_used", effort["csm_hours"])

@@ -128,34 +128,47 @@ def _model_field(model: type[BaseModel] | None, key: str) -> type[BaseModel] | N
 
 def apply_override(data: dict[str, Any], assignment: str, source: str | Path) -> dict[str, Any]:
     """Apply one ``dotted.path=value`` override to a raw scenario mapping (returns a new mapping)."""
-    from csim.scenario.model import Segment, Play
-
     if "=" not in assignment:
         raise InputError(source, f"--set {assignment}", "expected KEY=VALUE")
     path_text, _, value_text = assignment.partition("=")
+    return set_path(data, path_text, _parse_value(value_text.strip()), source)
+
+
+def set_path(data: dict[str, Any], path_text: str, value: Any, source: str | Path,
+             label: str = "--set") -> dict[str, Any]:
+    """Set the value at a dotted scenario path in a raw mapping (returns a new mapping).
+
+    ``label`` names the option in an error (``--set``, ``--param``). Segments and plays are
+    addressed by name or position; a mapping field (``cs_team.accounts_per_csm``) takes one more
+    key, its entry (``cs_team.accounts_per_csm.smb``).
+    """
     keys = [k for k in path_text.strip().split(".") if k]
     if not keys:
-        raise InputError(source, f"--set {assignment}", "empty key")
-    value = _parse_value(value_text.strip())
+        raise InputError(source, f"{label} {path_text}", "empty key")
     result = _merge({}, data)
     node: Any = result
-    model: type[BaseModel] | None = Scenario
-    list_models = {"segments": Segment, "plays": Play}
+    model: type[BaseModel] | None | str = Scenario
+    list_models = _list_models()
     for depth, key in enumerate(keys):
         last = depth == len(keys) - 1
         if isinstance(node, list):
             index = _list_index(node, key)
             if index is None:
-                raise InputError(source, f"--set {path_text}", f"no item {key!r} in this list")
+                raise InputError(source, f"{label} {path_text}", f"no item {key!r} in this list")
             if last:
                 node[index] = value
             else:
                 node[index] = dict(node[index])
                 node = node[index]
             continue
+        if model == "mapping":  # an entry of a mapping field: any key, and nothing below it
+            if not last:
+                raise InputError(source, f"{label} {path_text}", f"{key!r} is an entry of a mapping and has no keys")
+            node[key] = value
+            break
         sub = _model_field(model, key)
         if sub is False:
-            raise InputError(source, f"--set {path_text}", f"unknown key {key!r}")
+            raise InputError(source, f"{label} {path_text}", f"unknown key {key!r}")
         if last:
             node[key] = value
             break
@@ -163,11 +176,60 @@ def apply_override(data: dict[str, Any], assignment: str, source: str | Path) ->
             node[key] = [dict(x) for x in node.get(key, _default_list(key))]
             node = node[key]
             model = list_models[key]
+        elif sub is None and _is_mapping(model, key):
+            node[key] = dict(node.get(key) or {})
+            node = node[key]
+            model = "mapping"
         else:
             node[key] = dict(node.get(key, {}))
             node = node[key]
             model = sub if isinstance(sub, type) else None
     return result
+
+
+def _list_models() -> dict[str, type[BaseModel]]:
+    from csim.scenario.model import Play, Segment
+
+    return {"segments": Segment, "plays": Play}
+
+
+def _is_mapping(model: type[BaseModel] | None, key: str) -> bool:
+    """Whether ``model.key`` is a mapping field (``dict[str, ...]``, possibly optional)."""
+    if not (isinstance(model, type) and key in model.model_fields):
+        return False
+    annotation = model.model_fields[key].annotation
+    return any(getattr(c, "__origin__", None) is dict for c in (annotation, *getattr(annotation, "__args__", ())))
+
+
+def leaf_annotation(path_text: str) -> Any:
+    """The type annotation of the scenario field at a dotted path (None if the path leads nowhere).
+
+    Segment names and list positions are skipped; an entry of a mapping field has the mapping's
+    value type. Used to check a swept parameter's kind before any value is tried.
+    """
+    keys = [k for k in path_text.strip().split(".") if k]
+    model: Any = Scenario
+    annotation: Any = None
+    list_models = _list_models()
+    skip_item = False
+    for key in keys:
+        if skip_item:  # a list item's name or position
+            skip_item = False
+            continue
+        if annotation is not None and getattr(annotation, "__origin__", None) is dict:
+            return annotation.__args__[1]
+        if not (isinstance(model, type) and issubclass(model, BaseModel) and key in model.model_fields):
+            return None
+        annotation = model.model_fields[key].annotation
+        for candidate in (*getattr(annotation, "__args__", ()),):
+            if getattr(candidate, "__origin__", None) is dict:
+                annotation = candidate
+        if key in list_models:
+            model, skip_item = list_models[key], True
+            continue
+        sub = _model_field(model, key)
+        model = sub if isinstance(sub, type) else None
+    return annotation
 
 
 def _default_list(key: str) -> list[dict[str, Any]]:
