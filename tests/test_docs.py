@@ -50,7 +50,7 @@ def test_readme_tour_commands_run(tmp_path, monkeypatch, capsys):
         if "--out" in argv:
             i = argv.index("--out") + 1
             argv[i] = str(tmp_path / argv[i])
-        argv = argv + (["--no-progress"] if argv[0] in ("run", "compare") else [])
+        argv = argv + (["--no-progress"] if argv[0] in ("run", "compare", "sweep") else [])
         assert main(argv) == 0, command
         if "--out" in argv:
             out = Path(argv[argv.index("--out") + 1])
