@@ -41,6 +41,9 @@ _FILE_KEYS = {"base", "versus", "design", "points", "reps", "seed", "metric", "p
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "sweep", help="sweep scenario parameters (grid, LHS, Sobol, Morris); resumable; sensitivity and discovery",
+        usage="csim sweep BASE.toml --param PATH=LEVELS ... [--versus OTHER.toml] --out DIR [options]\n"
+              "       csim sweep SWEEP.toml --out DIR [options]\n"
+              "       csim sweep analyze DIR [--metric NAME] [--heatmap A,B]",
         description="Run every point of a design over scenario parameters, each replication on the same seeds, "
                     "and write results.parquet, points.csv, sensitivity indices, figures and report.md into --out. "
                     "Rerunning the same command resumes. 'csim sweep analyze DIR' rebuilds the analysis.")

@@ -57,7 +57,7 @@ def _discovery(points: pd.DataFrame, names: list[str], metric: str, labels: dict
     categorical = [n for n in names if not pd.api.types.is_numeric_dtype(x[n])]
     boxes = prim(x, wins.to_numpy(), categorical=categorical) if names else []
     return {"table": table, "boxes": boxes, "wins": int(wins.sum()), "loses": int(loses.sum()),
-            "points": int(len(diff)), "better": better}
+            "points": int(len(diff)), "better": better, "labels": labels}
 
 
 def _negation(box) -> str:

@@ -19,6 +19,9 @@ from csim.sweep.tables import DIFFERENCE
 
 __all__ = ["save_sweep_figures"]
 
+#: A heatmap axis keeps a parameter's own levels up to this many; more are grouped in 5 equal-count bins.
+HEATMAP_LEVELS = 8
+
 
 def _outcome_label(metric: str, outcome: str) -> str:
     m = METRICS[metric]
@@ -49,7 +52,7 @@ def draw_heatmap(figure, design_points: pd.DataFrame, pair: list[str], metric: s
     cells = []
     for name in (a, b):
         column = frame[name]
-        if pd.api.types.is_numeric_dtype(column) and column.nunique() > 5:
+        if pd.api.types.is_numeric_dtype(column) and column.nunique() > HEATMAP_LEVELS:
             frame[name + "#"] = pd.qcut(column.rank(method="first"), 5, labels=False)
             centres = frame.groupby(name + "#")[name].mean()
         else:
@@ -58,12 +61,19 @@ def draw_heatmap(figure, design_points: pd.DataFrame, pair: list[str], metric: s
             centres = pd.Series(order, index=range(len(order)))
         cells.append(centres)
     grid = frame.pivot_table(index=b + "#", columns=a + "#", values=metric, aggfunc="mean")
-    image = ax.imshow(grid.to_numpy(dtype=float), origin="lower", aspect="auto", cmap="RdBu" if "difference" in label.lower() else "viridis")
+    values = grid.to_numpy(dtype=float)
+    norm = None
+    if np.nanmin(values) < 0 < np.nanmax(values):
+        # A difference that changes sign: white at zero, so the colour says who wins.
+        from matplotlib.colors import TwoSlopeNorm
+
+        norm = TwoSlopeNorm(vcenter=0.0, vmin=np.nanmin(values), vmax=np.nanmax(values))
+    image = ax.imshow(values, origin="lower", aspect="auto", cmap="RdBu" if norm is not None else "viridis", norm=norm)
     ax.set_xticks(range(grid.shape[1]), [_fmt(cells[0].get(i)) for i in grid.columns], rotation=30)
     ax.set_yticks(range(grid.shape[0]), [_fmt(cells[1].get(i)) for i in grid.index])
     ax.set_xlabel(a)
     ax.set_ylabel(b)
-    ax.set_title("Mean outcome by two parameters (bins of the design)")
+    ax.set_title("Mean outcome by two parameters (blank: no point of the design there)")
     figure.colorbar(image, ax=ax, label=label)
 
 
@@ -79,12 +89,14 @@ def draw_discovery(ax, discovery: dict, names: list[str], metric: str) -> None:
     axes = (restricted + [n for n in names if n not in restricted and pd.api.types.is_numeric_dtype(table[n])])[:2]
     if len(axes) < 2:
         axes = (axes + names)[:2]
-    colours = {"versus wins": "#2b8a3e", "base wins": "#e03131", "not settled": "#adb5bd"}
+    labels = discovery["labels"]
+    colours = {"versus wins": ("#2b8a3e", f"{labels['versus']} wins"), "base wins": ("#e03131", f"{labels['base']} wins"),
+               "not settled": ("#adb5bd", "not settled")}
     x_name, y_name = axes[0], axes[-1]
-    for outcome, colour in colours.items():
+    for outcome, (colour, words) in colours.items():
         inside = table["outcome"] == outcome
         ax.scatter(table.loc[inside, x_name], table.loc[inside, y_name] if len(axes) > 1 else np.zeros(inside.sum()),
-                   s=24, color=colour, label=f"{outcome} ({int(inside.sum())})")
+                   s=24, color=colour, label=f"{words} ({int(inside.sum())})")
     if box is not None:
         from matplotlib.patches import Rectangle
 
@@ -96,7 +108,8 @@ def draw_discovery(ax, discovery: dict, names: list[str], metric: str) -> None:
                                label=f"box 1: coverage {box.coverage:.0%}, density {box.density:.0%}"))
     ax.set_xlabel(x_name)
     ax.set_ylabel(y_name)
-    ax.set_title(f"Where the versus scenario wins on {lower_label(METRICS[metric].label)} (95 % interval of the paired difference)")
+    ax.set_title(f"Who wins on {lower_label(METRICS[metric].label)} at each point\n"
+                 "(the 95 % interval of the paired difference excludes zero)", fontsize=10)
     ax.legend(fontsize=8, loc="best")
 
 
@@ -108,7 +121,7 @@ def draw_team(ax, team_table: pd.DataFrame, team: str) -> None:
     m = METRICS["gross_profit_after_cs"]
     ax.set_xlabel(team)
     ax.set_ylabel(f"{m.label} ({m.unit})")
-    ax.set_title("Team sizing: gross profit after CS cost (bands: bootstrap over replications)")
+    ax.set_title("Team sizing: gross profit after CS cost (bands: bootstrap over replications and points)")
     ax.legend(fontsize=8)
 
 

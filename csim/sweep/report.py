@@ -58,8 +58,7 @@ def _team_sentence(answers: dict) -> str:
     for label, best in team["best"].items():
         spread = (f"95 % bootstrap interval {best['ci_low']:g}–{best['ci_high']:g}; "
                   if best["ci_low"] != best["ci_high"] else "")
-        parts.append(f"{label}: {best['level']:g} ({spread}best in {best['p_best']:.0%} of bootstrap resamples "
-                     f"over replications)")
+        parts.append(f"{label}: {best['level']:g} ({spread}best in {best['p_best']:.0%} of bootstrap resamples)")
     return (f"the {team['parameter']} that maximises gross profit after CS cost is " + "; ".join(parts))
 
 
@@ -135,10 +134,10 @@ def write_sweep_report(out: Path, definition: dict, answers: dict, indices: pd.D
         table = pd.read_csv(out / "team_sizing.csv")
         text += ["", "## Team sizing", "",
                  "Gross profit after CS cost at each level, adjusted for the other swept parameters (their design "
-                 "average); interval and P(best) from a bootstrap over replications; marginal value of one more CSM "
+                 "average); interval and P(best) from a bootstrap over replications and points; marginal value of one more CSM "
                  "between neighbouring levels.", ""]
-        text.append(_table(table, ["scenario", "level", "objective", "ci_low", "ci_high", "marginal_per_csm", "p_best", "points"],
-                           {c: num for c in ("level", "objective", "ci_low", "ci_high", "marginal_per_csm")}
+        text.append(_table(table, ["scenario", "level", "objective", "ci_low", "ci_high", "marginal_value", "p_best", "points"],
+                           {c: num for c in ("level", "objective", "ci_low", "ci_high", "marginal_value")}
                            | {"p_best": lambda v: f"{v:.0%}"}))
     text += ["", "## What this rests on", "",
              "- The swept ranges are the user's; outside them nothing is claimed.",

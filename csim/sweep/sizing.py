@@ -8,9 +8,11 @@ the objective on one indicator per team level plus the other parameters (centred
 files as indicators) gives each level's mean at the design's average of the rest. On a full grid
 this is the plain mean per level; on a Latin hypercube it removes the imbalance of the few points
 each level gets. The best level maximises it. The interval comes from a bootstrap over
-replications: replications are resampled with replacement — the same draw for every point,
-which keeps the common random numbers paired — the fit is redone, and the 2.5 and 97.5
-percentiles of the best level are reported, with how often each level is best. The marginal value
+replications and over the points of each level: replications are resampled with replacement —
+the same draw for every point, which keeps the common random numbers paired — and so are the
+points within each level (on a sampled design a level's few points are themselves a sample of the
+other parameters); the fit is redone, and the 2.5 and 97.5 percentiles of the best level are
+reported, with how often each level is best. The marginal value
 of one more CSM is the difference between neighbouring levels divided by their distance.
 
 **Frontier.** Per point and scenario, mean window NRR against mean CS cost; a point is on the
@@ -18,6 +20,8 @@ Pareto front when no other point has at least its NRR for at most its cost, one 
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -87,8 +91,9 @@ def team_sizing(results: pd.DataFrame, scenario: str, team: str, names: list[str
 
     Returns
     -------
-    ``(table, best)``: ``table`` has per level ``level, objective, ci_low, ci_high, marginal_per_csm,
-    marginal_low, marginal_high, p_best, points``; ``best`` is ``{"level", "ci_low", "ci_high",
+    ``(table, best)``: ``table`` has per level ``level, objective, ci_low, ci_high, marginal_value`` (the
+    change of the objective per unit of the team parameter from the level below: per CSM for a headcount),
+    ``marginal_low, marginal_high, p_best, points``; ``best`` is ``{"level", "ci_low", "ci_high",
     "objective", "p_best"}`` (levels in the team parameter's unit).
     """
     rows = results[results["scenario"] == scenario]
@@ -102,10 +107,15 @@ def team_sizing(results: pd.DataFrame, scenario: str, team: str, names: list[str
     estimate = _level_means(codes, len(levels), covariates, np.nanmean(values, axis=1))
     rng = bootstrap_rng(seed, 2)
     reps = values.shape[1]
+    members = [np.flatnonzero(codes == k) for k in range(len(levels))]
     draws = np.empty((BOOTSTRAP, len(levels)))
-    for b in range(BOOTSTRAP):
-        take = rng.integers(0, reps, reps)  # one draw of replications for every point: CRN stay paired
-        draws[b] = _level_means(codes, len(levels), covariates, np.nanmean(values[:, take], axis=1))
+    with warnings.catch_warnings():  # a resampled point whose replications all failed has no mean: left out
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for b in range(BOOTSTRAP):
+            take = rng.integers(0, reps, reps)  # one draw of replications for every point: CRN stay paired
+            rows = np.concatenate([rng.choice(m, m.size) for m in members])  # the points of each level
+            draws[b] = _level_means(codes[rows], len(levels), covariates[rows],
+                                    np.nanmean(values[np.ix_(rows, take)], axis=1))
     alpha = (1.0 - confidence) / 2.0
     best_draw = levels[np.argmax(draws, axis=1)]
     spacing = np.diff(levels)
@@ -116,7 +126,7 @@ def team_sizing(results: pd.DataFrame, scenario: str, team: str, names: list[str
         "objective": estimate,
         "ci_low": np.quantile(draws, alpha, axis=0),
         "ci_high": np.quantile(draws, 1 - alpha, axis=0),
-        "marginal_per_csm": np.r_[np.nan, marginal],
+        "marginal_value": np.r_[np.nan, marginal],
         "marginal_low": np.r_[np.nan, np.quantile(marginal_draws, alpha, axis=0)] if len(levels) > 1 else [np.nan],
         "marginal_high": np.r_[np.nan, np.quantile(marginal_draws, 1 - alpha, axis=0)] if len(levels) > 1 else [np.nan],
         "p_best": [(best_draw == v).mean() for v in levels],

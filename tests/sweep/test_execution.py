@@ -63,6 +63,17 @@ def test_a_dask_local_cluster_gives_identical_tables(serial_run, tmp_path):
     _same_tables(serial_run, out)
 
 
+def test_a_running_dask_scheduler_named_by_address_gives_identical_tables(serial_run, tmp_path):
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      host="127.0.0.1") as cluster:
+        out = tmp_path / "cluster"
+        args = sweep_args(out, *SWEPT, points=POINTS, reps=REPS, executor="dask")
+        assert main(args + ["--scheduler", cluster.scheduler_address]) == 0
+    _same_tables(serial_run, out)
+
+
 def test_a_sweep_killed_with_sigkill_resumes_to_the_same_tables(serial_run, tmp_path):
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "csim.cli", *sweep_args(out, *SWEPT, points=POINTS, reps=REPS, executor="serial")]

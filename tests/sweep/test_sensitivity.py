@@ -110,7 +110,7 @@ def test_team_sizing_finds_a_known_optimum_with_an_interval():
     expected = 1000 - 20 * (table["level"] - 5) ** 2 + 25
     assert np.allclose(table["objective"], expected, atol=10)
     # Marginal value of one more CSM: -20 (2h - 11) between h-1 and h.
-    marginal = table["marginal_per_csm"].iloc[1:]
+    marginal = table["marginal_value"].iloc[1:]
     assert np.allclose(marginal, -20 * (2 * table["level"].iloc[1:] - 11), atol=10)
     assert (table["ci_low"] <= table["objective"]).all() and (table["objective"] <= table["ci_high"]).all()
 
