@@ -11,7 +11,6 @@ tables. Results come back to this process, which writes each one atomically
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -36,16 +35,27 @@ def _serial(todo, scenarios, seed) -> Iterator[tuple[Task, dict]]:
 
 
 def _local(todo, scenarios, seed, workers) -> Iterator[tuple[Task, dict]]:
-    from joblib import Parallel, delayed
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    # Unordered: a result is saved the moment it exists, whatever finishes first.
-    jobs = Parallel(n_jobs=min(workers, len(todo)), return_as="generator_unordered")(
-        delayed(_call)(task, scenarios[task[:2]], seed) for task in todo)
-    with warnings.catch_warnings():
-        # loky restarts a worker that timed out between tasks and says so; no task is lost (a lost one
-        # raises TerminatedWorkerError).
-        warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given", category=UserWarning)
-        yield from jobs
+    # Workers fork from a server that has imported the engine once (no per-worker import), and
+    # live for the whole sweep: joblib's loky pool restarts a worker whose memory grew by 300 MB,
+    # which a large book's task does, and each restart re-imports everything (measured: 2 workers
+    # 1.68x serial with loky, 1.83x with this pool; docs/benchmarks.md).
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["csim.sweep.tasks", "csim.engine.world", "csim.metrics"])
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context)
+    try:
+        pending = {pool.submit(_call, task, scenarios[task[:2]], seed) for task in todo}
+        while pending:  # yield each result the moment it exists, whatever finishes first
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+    finally:
+        # On an error or an interrupt do not wait for the queued tasks: drop them and go.
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _dask(todo, scenarios, seed, workers, scheduler) -> Iterator[tuple[Task, dict]]:

@@ -24,6 +24,17 @@ def _money(value: float, unit: str) -> str:
     return f"{value:+.3g}"
 
 
+def _amount(value, unit: str) -> str:
+    """A value in a table, in its unit's usual form (millions for money, % for fractions)."""
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "n/a"
+    if unit.startswith("currency"):
+        return f"{value / 1e6:,.2f} M" if abs(value) >= 1e5 else f"{value:,.0f}"
+    if unit.startswith("fraction"):
+        return f"{100 * value:.2f} %"
+    return f"{value:.3g}"
+
+
 def lower_label(label: str) -> str:
     """A metric label inside a sentence: first letter lower-cased unless the first word is an acronym."""
     first = label.split(" ")[0]
@@ -114,8 +125,10 @@ def write_sweep_report(out: Path, definition: dict, answers: dict, indices: pd.D
     text.append(_table(rows, ["parameter", "method", "index", "value", "ci_low", "ci_high", "note"],
                        {"value": num, "ci_low": num, "ci_high": num}))
     text += ["", "Main effects (mean outcome at each parameter's lowest and highest level or quarter of its range):", ""]
+    amount = lambda v: _amount(v, m.unit)  # noqa: E731
     text.append(_table(swings, ["parameter", "low_level", "at_low", "high_level", "at_high", "swing"],
-                       {"low_level": num, "high_level": num, "at_low": num, "at_high": num, "swing": num}))
+                       {"low_level": num, "high_level": num, "at_low": amount, "at_high": amount,
+                        "swing": lambda v: _money(v, m.unit)}))
     names = {p.name: p for p in figures}
     for title, name in (("Tornado", "tornado.png"), ("Two parameters at once", "heatmap.png"),
                         ("Where the winner changes", "discovery.png"), ("Team sizing", "team_sizing.png"),
@@ -134,10 +147,11 @@ def write_sweep_report(out: Path, definition: dict, answers: dict, indices: pd.D
         table = pd.read_csv(out / "team_sizing.csv")
         text += ["", "## Team sizing", "",
                  "Gross profit after CS cost at each level, adjusted for the other swept parameters (their design "
-                 "average); interval and P(best) from a bootstrap over replications and points; marginal value of one more CSM "
-                 "between neighbouring levels.", ""]
+                 "average); interval and P(best) from a bootstrap over replications and points; marginal value: the change "
+                 "per CSM (per unit of the team parameter) from the level below.", ""]
         text.append(_table(table, ["scenario", "level", "objective", "ci_low", "ci_high", "marginal_value", "p_best", "points"],
-                           {c: num for c in ("level", "objective", "ci_low", "ci_high", "marginal_value")}
+                           {"level": num, "marginal_value": lambda v: _money(v, "currency")}
+                           | {c: lambda v: _amount(v, "currency") for c in ("objective", "ci_low", "ci_high")}
                            | {"p_best": lambda v: f"{v:.0%}"}))
     text += ["", "## What this rests on", "",
              "- The swept ranges are the user's; outside them nothing is claimed.",
