@@ -10,8 +10,10 @@ months — over ``cs_team.headcount`` and SMB churn, an LHS design) runs into fr
 ``serial``; ``local`` with 2 processes and ``dask`` on a 2-worker ``LocalCluster`` (loopback),
 each *cold* (the pool or cluster started inside the timed region, as a one-off ``csim sweep``
 does); Dask also *warm* (a cluster started beforehand with csim imported on its workers, as a
-standing cluster reached with ``--scheduler``). The tables of
-all runs are checked to be bit-identical.
+standing cluster reached with ``--scheduler``), with 2 workers and with 1. The tables of all runs
+are checked to be bit-identical. The set runs ``--repeat`` rounds; each executor is set against
+the serial run of its own round (this machine's speed drifts by ±10 % over minutes) and the
+median over rounds is reported.
 
 * **throughput ratio** = serial wall time / parallel wall time (target ≥ 1.8 on 2 cores);
 * **per-task overhead** of an executor = (wall × workers − serial wall) / tasks: the time a
@@ -31,6 +33,7 @@ import json
 import math
 import os
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -57,9 +60,9 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=8)
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="run the whole set this many times, alternating, and keep the fastest of each "
-                             "(load from elsewhere on the machine then hits every executor alike)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds; each executor is set against the serial run of its round and the median "
+                             "ratio over rounds is reported (the machine's speed drifts between rounds)")
     args = parser.parse_args()
 
     from csim.sweep import build_sweep, run_sweep
@@ -71,62 +74,64 @@ def main() -> None:
                         points=args.points, reps=args.reps, seed=11)
     n = len(sweep.tasks())
     work = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
-    timings, tables = {}, {}
+    rounds: list[dict] = []
+    tables = {}
 
-    def timed(name, **kwargs):
+    def timed(timings, name, **kwargs):
         out = work / name
         shutil.rmtree(out, ignore_errors=True)
         started = time.perf_counter()
         counts = run_sweep(sweep, out, workers=args.workers, progress=False, **kwargs)
-        elapsed = time.perf_counter() - started
-        timings[name] = min(elapsed, timings.get(name, math.inf))
+        timings[name] = time.perf_counter() - started
         assert counts["computed"] == n
         tables[name] = results_table(out)
-        print(f"{name:12s} {n} tasks in {elapsed:.1f} s", flush=True)
+        print(f"{name:14s} {n} tasks in {timings[name]:.1f} s", flush=True)
+
+    from dask.distributed import Client, LocalCluster
+
+    def standing_cluster(workers):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               host="127.0.0.1")
+        with Client(cluster) as client:
+            client.run(lambda: __import__("csim.sweep.tasks") and None)
+        return cluster
 
     try:
-        for _ in range(args.repeat):
-            timed("serial", executor="serial")
+        for r in range(args.repeat):
+            timings: dict = {}
+            timed(timings, "serial", executor="serial")
             # Cold: the executor starts inside the timed region (a new process pool, a new LocalCluster).
-            timed("local_cold", executor="local")
-            timed("dask_cold", executor="dask")
+            timed(timings, "local_cold", executor="local")
+            if r == 0:
+                timed(timings, "dask_cold", executor="dask")
             # Warm: a Dask cluster started first, csim imported on its workers, reached by address,
-            # as a standing cluster is.
-            from dask.distributed import Client, LocalCluster
-
-            started = time.perf_counter()
-            with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                              dashboard_address=None, host="127.0.0.1") as cluster:
-                with Client(cluster) as client:
-                    client.run(lambda: __import__("csim.sweep.tasks") and None)
-                startup = time.perf_counter() - started
-                timings["dask_startup"] = min(startup, timings.get("dask_startup", math.inf))
-                timed("dask_warm", executor="dask", scheduler=cluster.scheduler_address)
-            # One warm worker: the scheduler, nanny and client have the other core to themselves, so
-            # wall - serial is the per-task cost of Dask itself, not two cores shared by five processes.
-            with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                              dashboard_address=None, host="127.0.0.1") as cluster:
-                with Client(cluster) as client:
-                    client.run(lambda: __import__("csim.sweep.tasks") and None)
-                timed("dask_1_worker", executor="dask", scheduler=cluster.scheduler_address)
+            # as a standing cluster is. With one worker the scheduler, nanny and client have the
+            # other core to themselves: wall - serial is then Dask's own per-task cost.
+            for name, workers in (("dask_warm", args.workers), ("dask_1_worker", 1)):
+                with standing_cluster(workers) as cluster:
+                    timed(timings, name, executor="dask", scheduler=cluster.scheduler_address)
+            rounds.append(timings)
         for name in tables:
             pd.testing.assert_frame_equal(tables["serial"], tables[name], check_exact=True)
         account_years = _account_years(sweep)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    task = timings["serial"] / n
-    result = {"tasks": n, "workers": args.workers, "cpus": os.cpu_count(), "serial_s": timings["serial"],
-              "task_s": task, "account_years_per_task": account_years,
-              "account_years_per_cpu_s": account_years / task, "dask_cluster_startup_s": timings["dask_startup"]}
-    for name in ("local_cold", "dask_cold", "dask_warm"):
-        overhead = (timings[name] * args.workers - timings["serial"]) / n
-        result[f"{name}_s"] = timings[name]
-        result[f"{name}_speedup"] = timings["serial"] / timings[name]
-        result[f"{name}_overhead_per_task_s"] = overhead
-        result[f"{name}_overhead_share"] = overhead / task
-    overhead = (timings["dask_1_worker"] - timings["serial"]) / n
-    result.update({"dask_1_worker_s": timings["dask_1_worker"], "dask_1_worker_overhead_per_task_s": overhead,
-                   "dask_1_worker_overhead_share": overhead / task})
+
+    # Each executor is set against the serial run of its own round (the machine's speed drifts
+    # between rounds); the median over rounds is reported.
+    def median(values):
+        return float(statistics.median(values))
+
+    task = median([t["serial"] / n for t in rounds])
+    result = {"tasks": n, "workers": args.workers, "cpus": os.cpu_count(), "rounds": len(rounds),
+              "serial_s": [t["serial"] for t in rounds], "task_s": task, "account_years_per_task": account_years,
+              "account_years_per_cpu_s": account_years / task}
+    for name, workers in (("local_cold", args.workers), ("dask_cold", args.workers), ("dask_warm", args.workers),
+                          ("dask_1_worker", 1)):
+        measured = [t for t in rounds if name in t]
+        result[f"{name}_s"] = [t[name] for t in measured]
+        result[f"{name}_speedup"] = median([t["serial"] / t[name] for t in measured])
+        result[f"{name}_overhead_share"] = median([(t[name] * workers - t["serial"]) / t["serial"] for t in measured])
     # The arithmetic of a large sweep: 1,000 points × 10 replications × 2 scenarios of a
     # 100,000-account book for 5 years, at this machine's account-years per CPU-second.
     big_task = 100_000 * 5 / result["account_years_per_cpu_s"]

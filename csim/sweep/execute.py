@@ -36,7 +36,7 @@ def _serial(todo, scenarios, seed) -> Iterator[tuple[Task, dict]]:
 
 def _local(todo, scenarios, seed, workers) -> Iterator[tuple[Task, dict]]:
     import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # Workers fork from a server that has imported the engine once (no per-worker import), and
     # live for the whole sweep: joblib's loky pool restarts a worker whose memory grew by 300 MB,
@@ -48,11 +48,9 @@ def _local(todo, scenarios, seed, workers) -> Iterator[tuple[Task, dict]]:
         context.set_forkserver_preload(["csim.sweep.tasks", "csim.engine.world", "csim.metrics"])
     pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context)
     try:
-        pending = {pool.submit(_call, task, scenarios[task[:2]], seed) for task in todo}
-        while pending:  # yield each result the moment it exists, whatever finishes first
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                yield future.result()
+        futures = [pool.submit(_call, task, scenarios[task[:2]], seed) for task in todo]
+        for future in as_completed(futures):  # each result the moment it exists, whatever finishes first
+            yield future.result()
     finally:
         # On an error or an interrupt do not wait for the queued tasks: drop them and go.
         pool.shutdown(wait=False, cancel_futures=True)
