@@ -11,6 +11,7 @@ tables. Results come back to this process, which writes each one atomically
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -34,6 +35,31 @@ def _serial(todo, scenarios, seed) -> Iterator[tuple[Task, dict]]:
         yield _call(task, scenarios[task[:2]], seed)
 
 
+#: Seconds between a local worker's checks that the sweep process is still alive.
+PARENT_CHECK_SECONDS = 1.0
+
+
+def _exit_with(pid: int) -> None:
+    """Worker initializer: end this worker when process ``pid`` (the sweep) is gone.
+
+    A worker forked from the fork server is not the sweep's child, so nothing else tells it that a
+    ``kill -9`` took the sweep away; without this it would run on, holding hundreds of MB.
+    """
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_SECONDS)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # the pid now belongs to another user's process: ours is gone
+                os._exit(1)
+
+    threading.Thread(target=watch, name="csim-parent-watch", daemon=True).start()
+
+
 def _local(todo, scenarios, seed, workers) -> Iterator[tuple[Task, dict]]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -46,7 +72,8 @@ def _local(todo, scenarios, seed, workers) -> Iterator[tuple[Task, dict]]:
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload(["csim.sweep.tasks", "csim.engine.world", "csim.metrics"])
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
+                               initializer=_exit_with, initargs=(os.getpid(),))
     try:
         futures = [pool.submit(_call, task, scenarios[task[:2]], seed) for task in todo]
         for future in as_completed(futures):  # each result the moment it exists, whatever finishes first

@@ -99,3 +99,31 @@ def test_a_sweep_killed_with_sigkill_resumes_to_the_same_tables(serial_run, tmp_
     # The tasks finished before the kill were not computed again.
     assert {p.name: p.stat().st_mtime_ns for p in tasks.glob("p*.json") if p.name in finished} == finished
     _same_tables(serial_run, out)
+
+
+def test_local_workers_end_with_a_killed_sweep(tmp_path):
+    out = tmp_path / "orphans"
+    command = [sys.executable, "-m", "csim.cli",
+               *sweep_args(out, *SWEPT, points=POINTS, reps=REPS, executor="local"), "--workers", "2"]
+    # A session of its own: the sweep, its fork server, resource tracker and workers share its process group.
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    tasks = out / "tasks"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if tasks.exists() and any(tasks.glob("p*.json")):
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the sweep finished before it could be killed"
+    group = os.getpgid(process.pid)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 15  # workers check for their sweep once a second
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.killpg(group, signal.SIGKILL)  # clean up before failing
+    pytest.fail("processes of the killed sweep were still running 15 s later")
