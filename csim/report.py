@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from csim import __version__
 from csim.io import atomic_write_text
 
-__all__ = ["write_run_report", "render_run_report", "format_value"]
+__all__ = ["write_run_report", "render_run_report", "format_value", "markdown_table"]
 
 def headline_metrics() -> tuple[str, ...]:
     """Rows of the run report's headline table: the registry's headline metrics, in its order."""
@@ -43,6 +43,16 @@ def format_value(value: float | None, unit: str, *, difference: bool = False) ->
     if unit == "ratio":
         return f"{value:{sign}.2f}"
     return f"{value:{sign},.1f}"
+
+
+def markdown_table(rows: Iterable[Mapping], columns: Sequence[str], formats: Mapping[str, Callable] | None = None,
+                   default: Callable = str) -> str:
+    """A Markdown table of ``rows`` (mappings) in ``columns``; each cell is ``formats[column]`` (or
+    ``default``) applied to the row's value, ``None`` where the row lacks the column."""
+    formats = formats or {}
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    return head + "".join("| " + " | ".join(formats.get(c, default)(row.get(c)) for c in columns) + " |\n"
+                          for row in rows)
 
 
 def _interval(metric: Mapping) -> str:

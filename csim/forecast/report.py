@@ -10,6 +10,7 @@ import pandas as pd
 
 from csim import __version__
 from csim.io import atomic_path, atomic_write_csv, atomic_write_text
+from csim.report import markdown_table
 
 
 def _public(result: dict) -> dict:
@@ -117,8 +118,7 @@ def _md_table(rows: list[dict], columns: list[str], digits: int = 3) -> str:
         if isinstance(v, float):
             return f"{v:.{digits}g}" if abs(v) >= 1e4 or (v != 0 and abs(v) < 1e-3) else f"{v:.{digits}f}"
         return str(v)
-    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
-    return head + "".join("| " + " | ".join(fmt(r.get(c)) for c in columns) + " |\n" for r in rows)
+    return markdown_table(rows, columns, default=fmt)
 
 
 def markdown_report(result: dict, figures: list[str]) -> str:

@@ -9,30 +9,10 @@ import pandas as pd
 
 from csim.io import atomic_write_text
 from csim.metrics.registry import METRICS
+from csim.report import format_value, markdown_table
 from csim.sweep.tables import DIFFERENCE
 
 __all__ = ["write_sweep_report", "answer_paragraph"]
-
-
-def _money(value: float, unit: str) -> str:
-    if not math.isfinite(value):
-        return "n/a"
-    if unit.startswith("currency"):
-        return f"{value / 1e6:+.2f} M" if abs(value) >= 1e5 else f"{value:+,.0f}"
-    if unit.startswith("fraction"):
-        return f"{100 * value:+.2f} pp"
-    return f"{value:+.3g}"
-
-
-def _amount(value, unit: str) -> str:
-    """A value in a table, in its unit's usual form (millions for money, % for fractions)."""
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
-        return "n/a"
-    if unit.startswith("currency"):
-        return f"{value / 1e6:,.2f} M" if abs(value) >= 1e5 else f"{value:,.0f}"
-    if unit.startswith("fraction"):
-        return f"{100 * value:.2f} %"
-    return f"{value:.3g}"
 
 
 def lower_label(label: str) -> str:
@@ -53,7 +33,7 @@ def _lever_sentence(answers: dict) -> str:
     top = levers[0]
     interval = f"[{top['ci_low']:.2f}, {top['ci_high']:.2f}]"
     sentence = (f"**{top['parameter']}** ({_index_name(top)} {top['value']:.2f} {interval}; "
-                f"moving it from its lowest to its highest level changes the outcome by {_money(top['swing'], m.unit)})")
+                f"moving it from its lowest to its highest level changes the outcome by {format_value(top['swing'], m.unit, difference=True)})")
     if len(levers) > 1:
         rest = ", ".join(f"{lv['parameter']} ({_index_name(lv)} {lv['value']:.2f} [{lv['ci_low']:.2f}, {lv['ci_high']:.2f}])"
                          for lv in levers[1:3])
@@ -90,12 +70,7 @@ def answer_paragraph(answers: dict) -> str:
 def _table(frame: pd.DataFrame, columns: list[str], formats: dict) -> str:
     if frame.empty:
         return "_(none)_\n"
-    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
-    body = ""
-    for _, row in frame.iterrows():
-        cells = [formats.get(c, str)(row[c]) for c in columns]
-        body += "| " + " | ".join(cells) + " |\n"
-    return head + body
+    return markdown_table(frame.to_dict(orient="records"), columns, formats)
 
 
 def write_sweep_report(out: Path, definition: dict, answers: dict, indices: pd.DataFrame, swings: pd.DataFrame,
@@ -125,10 +100,10 @@ def write_sweep_report(out: Path, definition: dict, answers: dict, indices: pd.D
     text.append(_table(rows, ["parameter", "method", "index", "value", "ci_low", "ci_high", "note"],
                        {"value": num, "ci_low": num, "ci_high": num}))
     text += ["", "Main effects (mean outcome at each parameter's lowest and highest level or quarter of its range):", ""]
-    amount = lambda v: _amount(v, m.unit)  # noqa: E731
+    amount = lambda v: format_value(v, m.unit)  # noqa: E731
     text.append(_table(swings, ["parameter", "low_level", "at_low", "high_level", "at_high", "swing"],
                        {"low_level": num, "high_level": num, "at_low": amount, "at_high": amount,
-                        "swing": lambda v: _money(v, m.unit)}))
+                        "swing": lambda v: format_value(v, m.unit, difference=True)}))
     names = {p.name: p for p in figures}
     for title, name in (("Tornado", "tornado.png"), ("Two parameters at once", "heatmap.png"),
                         ("Where the winner changes", "discovery.png"), ("Team sizing", "team_sizing.png"),
@@ -150,8 +125,8 @@ def write_sweep_report(out: Path, definition: dict, answers: dict, indices: pd.D
                  "average); interval and P(best) from a bootstrap over replications and points; marginal value: the change "
                  "per CSM (per unit of the team parameter) from the level below.", ""]
         text.append(_table(table, ["scenario", "level", "objective", "ci_low", "ci_high", "marginal_value", "p_best", "points"],
-                           {"level": num, "marginal_value": lambda v: _money(v, "currency")}
-                           | {c: lambda v: _amount(v, "currency") for c in ("objective", "ci_low", "ci_high")}
+                           {"level": num, "marginal_value": lambda v: format_value(v, "currency", difference=True)}
+                           | {c: lambda v: format_value(v, "currency") for c in ("objective", "ci_low", "ci_high")}
                            | {"p_best": lambda v: f"{v:.0%}"}))
     text += ["", "## What this rests on", "",
              "- The swept ranges are the user's; outside them nothing is claimed.",
