@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 from csim.errors import InputError
@@ -79,14 +78,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _read_sweep_file(path: Path) -> dict | None:
     """The [sweep] table of ``path`` with paths made relative to the current directory, or None."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(path, None, "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, None, f"cannot read ({exc.__class__.__name__})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(path, None, f"TOML syntax error: {exc}") from None
+    from csim.scenario.load import read_toml
+
+    data = read_toml(path, "sweep or scenario file")
     if "sweep" not in data:
         return None
     table = data["sweep"]
@@ -129,7 +123,7 @@ def _merge_params(from_file: list[str], from_command: list[str]) -> list[str]:
 
 def sweep_command(args: argparse.Namespace) -> int:
     from csim.sweep import build_sweep, run_sweep
-    from csim.sweep.analyze import DEFAULT_METRIC, analyze
+    from csim.sweep.analyze import DEFAULT_METRIC, analyze, check_options
     from csim.sweep.report import answer_paragraph
 
     target = args.target
@@ -153,10 +147,8 @@ def sweep_command(args: argparse.Namespace) -> int:
     spec = _read_sweep_file(path) or {"base": str(path)}
     params = _merge_params(spec.get("params", []), args.params)
     pick = lambda name: getattr(args, name) if getattr(args, name) is not None else spec.get(name)  # noqa: E731
-    for option in ("points", "reps", "seed", "workers"):
-        value = getattr(args, option)
-        if value is not None and value < (0 if option == "seed" else 1):
-            raise InputError(path, f"--{option}", f"must be {'non-negative' if option == 'seed' else 'at least 1'}")
+    if args.workers is not None and args.workers < 1:  # --points, --reps and --seed: build_sweep checks them
+        raise InputError(path, "--workers", "must be at least 1")
     try:
         sweep = build_sweep(spec["base"], params, versus_path=pick("versus"), design=pick("design"),
                             points=pick("points"), reps=pick("reps"), seed=pick("seed"))
@@ -169,14 +161,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             raise InputError(path, f"sweep.params.{key}", exc.problem) from None
         raise
     metric = pick("metric") or DEFAULT_METRIC
-    from csim.sweep.tasks import SWEEP_METRICS
-
-    if metric not in SWEEP_METRICS:
-        raise InputError(path, "--metric", f"unknown metric {metric!r}; one of {', '.join(SWEEP_METRICS)}")
-    if heatmap is not None:
-        for name in heatmap:
-            if name not in sweep.names:
-                raise InputError(path, "--heatmap", f"{name!r} is not a swept parameter")
+    check_options(path, sweep.names, metric, heatmap)
     if args.scheduler is not None and args.executor != "dask":
         raise InputError(path, "--scheduler", "needs --executor dask")
     n_tasks = len(sweep.tasks())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Literal
 
@@ -124,8 +125,11 @@ def simulate(
     return Records.concat([done[r] for r in reps])
 
 
-def _run_dask(scenario, todo, seed, paths, done, bar, workers, scheduler) -> None:
-    from dask.distributed import Client, LocalCluster, as_completed
+@contextmanager
+def dask_client(workers: int, scheduler: str | None = None):
+    """A ``dask.distributed`` client of the cluster at ``scheduler`` (``tcp://HOST:PORT``), or of a
+    local cluster of ``workers`` single-threaded processes started here and closed on exit."""
+    from dask.distributed import Client, LocalCluster
 
     cluster = None
     if scheduler is None:
@@ -133,11 +137,18 @@ def _run_dask(scenario, todo, seed, paths, done, bar, workers, scheduler) -> Non
                                dashboard_address=None)
     client = Client(scheduler or cluster)
     try:
-        futures = {client.submit(_one, scenario, r, seed, paths[r], pure=False): r for r in todo}
-        for future in as_completed(futures):
-            done[futures[future]] = future.result()
-            bar.update(scenario.horizon_months)
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _run_dask(scenario, todo, seed, paths, done, bar, workers, scheduler) -> None:
+    from dask.distributed import as_completed
+
+    with dask_client(workers, scheduler) as client:
+        futures = {client.submit(_one, scenario, r, seed, paths[r], pure=False): r for r in todo}
+        for future in as_completed(futures):
+            done[futures[future]] = future.result()
+            bar.update(scenario.horizon_months)

@@ -45,13 +45,14 @@ def t_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -
     return Interval(mean, mean - half, mean + half, int(x.size))
 
 
-def t_interval_by(frame: pd.DataFrame, by: str, column: str, confidence: float = 0.95) -> pd.DataFrame:
+def t_interval_by(frame: pd.DataFrame, by: str | Sequence[str], column: str, confidence: float = 0.95) -> pd.DataFrame:
     """:func:`t_interval` of ``column`` per group of ``by`` (e.g. per month over replications).
 
-    Returns a frame indexed by the groups with columns ``mean, low, high, n``.
+    ``by`` is a column or a list of columns. Returns a frame indexed by the groups with columns
+    ``mean, low, high, n``.
     """
     finite = frame[column].where(np.isfinite(frame[column].astype(float)))
-    grouped = finite.groupby(frame[by])
+    grouped = finite.groupby(frame[by] if isinstance(by, str) else [frame[b] for b in by])
     mean, std, n = grouped.mean(), grouped.std(ddof=1), grouped.count()
     half = _half_width(std.to_numpy(), n.to_numpy(), confidence)
     return pd.DataFrame({"mean": mean, "low": mean - half, "high": mean + half, "n": n})

@@ -20,13 +20,14 @@ from csim.errors import InputError
 from csim.scenario.model import Scenario
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path, what: str = "scenario file") -> dict[str, Any]:
+    """The mapping of a TOML file, or a one-line :class:`InputError` naming ``path`` (``what`` it should be)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(path, None, "no such scenario file") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise InputError(path, None, f"cannot read scenario file ({exc.__class__.__name__})") from None
+        raise InputError(path, None, f"no such {what}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, None, f"cannot read {what} ({exc.__class__.__name__})") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -50,7 +51,7 @@ def read_scenario_dict(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[s
     resolved = path.resolve()
     if resolved in _seen:
         raise InputError(path, "extends", "circular extends chain")
-    data = _read_toml(path)
+    data = read_toml(path)
     parent = data.pop("extends", None)
     if parent is None:
         return data

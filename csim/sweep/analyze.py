@@ -35,14 +35,14 @@ from csim.sweep.tables import DIFFERENCE, parameter_names, points_table, results
 from csim.sweep.tasks import SWEEP_METRICS
 from csim.tables import write_frame_parquet
 
-__all__ = ["DEFAULT_METRIC", "INDEX_METRICS", "analyze"]
+__all__ = ["DEFAULT_METRIC", "INDEX_METRICS", "analyze", "check_options", "winning_region", "discovery_sentence"]
 
 DEFAULT_METRIC = "ending_arr"
 #: Outcomes whose sensitivity indices are tabulated besides the chosen metric.
 INDEX_METRICS = ("nrr_t12_window", "gross_profit_after_cs", "logo_churn_annual", "cs_cost", "mean_touch_wait_days")
 
 
-def _discovery(points: pd.DataFrame, names: list[str], metric: str, labels: dict, seed: int) -> dict:
+def winning_region(points: pd.DataFrame, names: list[str], metric: str, labels: dict) -> dict:
     """Classify points by who wins on ``metric`` and find the versus scenario's winning region."""
     from csim.sweep.discovery import prim
 
@@ -97,6 +97,15 @@ def discovery_sentence(found: dict, labels: dict, metric: str) -> str:
             f"{box.density:.0%} of the points in it).{tail}")
 
 
+def check_options(source, names: list[str], metric: str, heatmap: tuple[str, ...] | None) -> None:
+    """Refuse an unknown ``--metric`` or a ``--heatmap`` parameter that is not swept (one line, naming it)."""
+    if metric not in SWEEP_METRICS:
+        raise InputError(source, "--metric", f"unknown metric {metric!r}; one of {', '.join(SWEEP_METRICS)}")
+    for name in heatmap or ():
+        if name not in names:
+            raise InputError(source, "--heatmap", f"{name!r} is not a swept parameter ({', '.join(names)})")
+
+
 def analyze(out: str | os.PathLike, metric: str = DEFAULT_METRIC, *, heatmap: tuple[str, str] | None = None,
             complete: bool = True) -> dict:
     """(Re)build every table, index, figure and the report of the sweep in ``out``; return the answers.
@@ -114,11 +123,10 @@ def analyze(out: str | os.PathLike, metric: str = DEFAULT_METRIC, *, heatmap: tu
         Refuse a sweep with unfinished tasks (default); False analyses what is there.
     """
     out = Path(out)
-    if metric not in SWEEP_METRICS:
-        raise InputError(out, "--metric", f"unknown metric {metric!r}; one of {', '.join(SWEEP_METRICS)}")
     stored = read_definition(out)
     definition = stored["definition"]
     names = parameter_names(definition)
+    check_options(out, names, metric, heatmap)
     labels = scenario_labels(definition)
     results = results_table(out, complete=complete)
     units = {m: METRICS[m].unit for m in SWEEP_METRICS}
@@ -155,7 +163,7 @@ def analyze(out: str | os.PathLike, metric: str = DEFAULT_METRIC, *, heatmap: tu
 
     # 2. where the winner changes
     if "versus" in labels:
-        found = _discovery(points, names, metric, labels, definition["seed"])
+        found = winning_region(points, names, metric, labels)
         atomic_write_csv(found["table"], out / "discovery_points.csv")
         boxes = pd.DataFrame([{"box": i + 1, "description": b.describe(), "coverage": b.coverage,
                                "density": b.density, "mass": b.mass, "points": b.n}
@@ -170,14 +178,15 @@ def analyze(out: str | os.PathLike, metric: str = DEFAULT_METRIC, *, heatmap: tu
 
     # 3. team size
     team = team_parameter(names)
-    sizing = {}
+    sizing, team_table = {}, None
     if team is not None:
         tables = []
-        for side, label in labels.items():
+        for label in labels.values():
             table, best = team_sizing(results, label, team, names, definition["seed"])
             tables.append(table.assign(scenario=label))
             sizing[label] = best
-        atomic_write_csv(pd.concat(tables, ignore_index=True), out / "team_sizing.csv")
+        team_table = pd.concat(tables, ignore_index=True)
+        atomic_write_csv(team_table, out / "team_sizing.csv")
     answers["team"] = {"parameter": team, "best": sizing}
 
     # the NRR / cost frontier
@@ -189,16 +198,12 @@ def analyze(out: str | os.PathLike, metric: str = DEFAULT_METRIC, *, heatmap: tu
     from csim.sweep.figures import save_sweep_figures
     from csim.sweep.report import write_sweep_report
 
-    if heatmap is not None:
-        for name in heatmap:
-            if name not in names:
-                raise InputError(out, "--heatmap", f"{name!r} is not a swept parameter ({', '.join(names)})")
     pair = list(heatmap) if heatmap else list(swings["parameter"][:2]) if len(swings) >= 2 else []
     figures = save_sweep_figures(out, metric=metric, outcome=outcome, names=names, design_points=design_points,
                                  swings=swings, heatmap=pair, frontier=frontier, discovery=found,
-                                 team=team, team_table=out / "team_sizing.csv" if team else None)
+                                 team=team, team_table=team_table)
     answers["figures"] = [p.name for p in figures]
-    write_sweep_report(out, definition, answers, indices_table, swings, figures)
+    write_sweep_report(out, definition, answers, indices_table, swings, team_table, figures)
     write_json(out / "analysis.json", answers)
     return answers
 

@@ -52,9 +52,7 @@ def _exit_with(pid: int) -> None:
             time.sleep(PARENT_CHECK_SECONDS)
             try:
                 os.kill(pid, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:  # the pid now belongs to another user's process: ours is gone
+            except (ProcessLookupError, PermissionError):  # gone, or its pid now another user's process
                 os._exit(1)
 
     threading.Thread(target=watch, name="csim-parent-watch", daemon=True).start()
@@ -66,8 +64,8 @@ def _local(todo, scenarios, seed, workers) -> Iterator[tuple[Task, dict]]:
 
     # Workers fork from a server that has imported the engine once (no per-worker import), and
     # live for the whole sweep: joblib's loky pool restarts a worker whose memory grew by 300 MB,
-    # which a large book's task does, and each restart re-imports everything (measured: 2 workers
-    # 1.68x serial with loky, 1.83x with this pool; docs/benchmarks.md).
+    # which a large book's task does, and each restart re-imports everything (measured on 32 tasks:
+    # 2 workers 1.68x serial with loky, 1.81x with this pool; docs/benchmarks.md).
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
@@ -84,23 +82,17 @@ def _local(todo, scenarios, seed, workers) -> Iterator[tuple[Task, dict]]:
 
 
 def _dask(todo, scenarios, seed, workers, scheduler) -> Iterator[tuple[Task, dict]]:
-    from dask.distributed import Client, LocalCluster, as_completed
+    from dask.distributed import as_completed
 
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-    client = Client(scheduler or cluster)
-    try:
+    from csim.engine.runner import dask_client
+
+    with dask_client(workers, scheduler) as client:
         # Each point's scenario is sent once and shared by its replications' tasks.
         shared = {key: client.scatter(value) for key, value in scenarios.items()}
         futures = [client.submit(_call, task, shared[task[:2]], seed, pure=False) for task in todo]
         for future in as_completed(futures):
             yield future.result()
             future.release()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def run_sweep(sweep: Sweep, out: str | os.PathLike, *, executor: str = "local", workers: int | None = None,

@@ -15,6 +15,7 @@ import pandas as pd
 from csim.metrics.registry import METRICS
 from csim.plots import save_drawings
 from csim.sweep.report import lower_label
+from csim.sweep.sensitivity import equal_count_bins
 from csim.sweep.tables import DIFFERENCE
 
 __all__ = ["save_sweep_figures"]
@@ -53,7 +54,7 @@ def draw_heatmap(figure, design_points: pd.DataFrame, pair: list[str], metric: s
     for name in (a, b):
         column = frame[name]
         if pd.api.types.is_numeric_dtype(column) and column.nunique() > HEATMAP_LEVELS:
-            frame[name + "#"] = pd.qcut(column.rank(method="first"), 5, labels=False)
+            frame[name + "#"] = equal_count_bins(column, 5)
             centres = frame.groupby(name + "#")[name].mean()
         else:
             order = sorted(dict.fromkeys(column), key=str) if not pd.api.types.is_numeric_dtype(column) else sorted(column.unique())
@@ -139,7 +140,7 @@ def draw_frontier(ax, frontier: pd.DataFrame) -> None:
 
 def save_sweep_figures(out: Path, *, metric: str, outcome: str, names: list[str], design_points: pd.DataFrame,
                        swings: pd.DataFrame, heatmap: list[str], frontier: pd.DataFrame, discovery: dict | None,
-                       team: str | None, team_table: Path | None) -> list[Path]:
+                       team: str | None, team_table: pd.DataFrame | None) -> list[Path]:
     """Write ``tornado.png``, ``heatmap.png``, ``discovery.png``, ``team_sizing.png`` and
     ``pareto.png`` (each only when the sweep has what it shows); return the paths."""
     label = _outcome_label(metric, outcome)
@@ -151,8 +152,7 @@ def save_sweep_figures(out: Path, *, metric: str, outcome: str, names: list[str]
     if discovery is not None and names:
         drawings.append(("discovery.png", (7, 5), lambda f: draw_discovery(f.add_subplot(), discovery, names, metric)))
     if team is not None and team_table is not None:
-        table = pd.read_csv(team_table)
-        drawings.append(("team_sizing.png", (8, 4.5), lambda f: draw_team(f.add_subplot(), table, team)))
+        drawings.append(("team_sizing.png", (8, 4.5), lambda f: draw_team(f.add_subplot(), team_table, team)))
     if len(frontier):
         drawings.append(("pareto.png", (8, 4.5), lambda f: draw_frontier(f.add_subplot(), frontier)))
     return save_drawings(drawings, out)

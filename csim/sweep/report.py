@@ -74,7 +74,7 @@ def _table(frame: pd.DataFrame, columns: list[str], formats: dict) -> str:
 
 
 def write_sweep_report(out: Path, definition: dict, answers: dict, indices: pd.DataFrame, swings: pd.DataFrame,
-                       figures: list[Path]) -> Path:
+                       team_table: pd.DataFrame | None, figures: list[Path]) -> Path:
     """Write ``report.md`` into ``out``."""
     m = METRICS[answers["metric"]]
     num = lambda v: "n/a" if not isinstance(v, (int, float)) or not math.isfinite(v) else f"{v:.3g}"  # noqa: E731
@@ -119,12 +119,11 @@ def write_sweep_report(out: Path, definition: dict, answers: dict, indices: pd.D
         text.append(_table(pd.DataFrame(d["boxes"]), ["box", "description", "coverage", "density", "points"],
                            {"coverage": lambda v: f"{v:.0%}", "density": lambda v: f"{v:.0%}"}))
     if answers["team"]["parameter"] is not None:
-        table = pd.read_csv(out / "team_sizing.csv")
         text += ["", "## Team sizing", "",
                  "Gross profit after CS cost at each level, adjusted for the other swept parameters (their design "
                  "average); interval and P(best) from a bootstrap over replications and points; marginal value: the change "
                  "per CSM (per unit of the team parameter) from the level below.", ""]
-        text.append(_table(table, ["scenario", "level", "objective", "ci_low", "ci_high", "marginal_value", "p_best", "points"],
+        text.append(_table(team_table, ["scenario", "level", "objective", "ci_low", "ci_high", "marginal_value", "p_best", "points"],
                            {"level": num, "marginal_value": lambda v: format_value(v, "currency", difference=True)}
                            | {c: lambda v: format_value(v, "currency") for c in ("objective", "ci_low", "ci_high")}
                            | {"p_best": lambda v: f"{v:.0%}"}))

@@ -28,7 +28,7 @@ import pandas as pd
 from csim.engine.streams import NO_REPLICATION, stream
 from csim.sweep.design import MORRIS_LEVELS, salib_problem
 
-__all__ = ["BOOTSTRAP", "numeric_matrix", "global_indices", "main_effects", "tornado"]
+__all__ = ["BOOTSTRAP", "equal_count_bins", "numeric_matrix", "global_indices", "main_effects", "tornado"]
 
 #: Bootstrap resamples behind every sensitivity interval.
 BOOTSTRAP = 1000
@@ -162,6 +162,15 @@ def global_indices(design: str, names: list[str], values: pd.DataFrame, y: np.nd
     return pd.DataFrame(rows)
 
 
+def equal_count_bins(column: pd.Series, bins: int) -> pd.Series:
+    """Bin codes 0..bins-1 splitting ``column`` into groups of (nearly) equal size, in value order.
+
+    Binned by rank with ties broken by position, so that repeated values (integer levels, grid
+    points) never make two bin edges equal, which :func:`pandas.qcut` refuses on the values.
+    """
+    return pd.qcut(column.rank(method="first"), bins, labels=False)
+
+
 def main_effects(values: pd.DataFrame, y: np.ndarray, names: list[str], bins: int = 4,
                  confidence: float = 0.95) -> pd.DataFrame:
     """Mean outcome by level (or by equal-count bin of a range) of each parameter, averaged over the others.
@@ -176,7 +185,7 @@ def main_effects(values: pd.DataFrame, y: np.ndarray, names: list[str], bins: in
     for name in names:
         column = values[name]
         if pd.api.types.is_numeric_dtype(column) and column.nunique() > bins:
-            codes = pd.qcut(column.rank(method="first"), bins, labels=False)
+            codes = equal_count_bins(column, bins)
         else:
             codes = column.map({v: i for i, v in enumerate(sorted(dict.fromkeys(column), key=_sort_key))})
         for code in sorted(codes.unique()):

@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from csim.sweep.sensitivity import BOOTSTRAP, bootstrap_rng
+from csim.sweep.sensitivity import BOOTSTRAP, bootstrap_rng, equal_count_bins
 
 __all__ = ["OBJECTIVE", "team_parameter", "team_sizing", "pareto_front"]
 
@@ -48,8 +48,7 @@ def team_parameter(names: list[str]) -> str | None:
 def _team_levels(column: pd.Series) -> pd.Series:
     if column.nunique() <= MAX_LEVELS:
         return column.astype(float)
-    bins = pd.qcut(column.rank(method="first"), 5, labels=False)
-    return column.groupby(bins).transform("mean")
+    return column.groupby(equal_count_bins(column, 5)).transform("mean")
 
 
 def _covariates(points: pd.DataFrame, others: list[str]) -> np.ndarray:

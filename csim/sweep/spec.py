@@ -231,6 +231,7 @@ class Sweep:
     reps: int
     seed: int
     points: tuple[dict, ...]
+    _scenarios: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def names(self) -> list[str]:
@@ -240,19 +241,18 @@ class Sweep:
     def sides(self) -> tuple[str, ...]:
         return SIDES if self.versus is not None else SIDES[:1]
 
-    def labels(self) -> dict[str, str]:
-        """Scenario name per side (``versus`` gets a suffix if both share a name)."""
-        out = {"base": self.base.name}
-        if self.versus is not None:
-            out["versus"] = self.versus.name if self.versus.name != self.base.name else self.versus.name + "#2"
-        return out
-
     def tasks(self) -> list[tuple[int, str, int]]:
         """Every (point, side, replication), in the order results are tabulated."""
         return [(p, side, r) for p in range(len(self.points)) for side in self.sides for r in range(self.reps)]
 
     def scenario(self, point: int, side: str) -> Scenario:
-        """The validated scenario of one point on one side."""
+        """The validated scenario of one point on one side (built and validated once, then kept)."""
+        key = (point, side)
+        if key not in self._scenarios:
+            self._scenarios[key] = self._build(point, side)
+        return self._scenarios[key]
+
+    def _build(self, point: int, side: str) -> Scenario:
         scenario = self.base if side == "base" else self.versus
         data = scenario.model_dump(mode="json")
         source = self.sources[0] if side == "base" else self.sources[1]

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from csim.errors import InputError
+from csim.metrics.intervals import t_interval_by
 from csim.sweep.store import load_task, read_definition, task_path
 from csim.sweep.tasks import SWEEP_METRICS
 
@@ -93,10 +93,6 @@ def points_table(results: pd.DataFrame, names: list[str], confidence: float = 0.
     out = grouped[names].first() if names else grouped.size().to_frame("_").drop(columns="_")
     out["n"] = grouped["replication"].count()
     for m in SWEEP_METRICS:
-        values = results[m].where(np.isfinite(results[m]))
-        g = values.groupby([results[k] for k in keys], sort=False)
-        mean, std, n = g.mean(), g.std(ddof=1), g.count()
-        t = np.where(n >= 2, stats.t.ppf(0.5 + confidence / 2.0, np.maximum(n - 1, 1)), np.nan)
-        half = t * std / np.sqrt(n)
-        out[m], out[f"{m}_low"], out[f"{m}_high"] = mean, mean - half, mean + half
+        interval = t_interval_by(results, keys, m, confidence)
+        out[m], out[f"{m}_low"], out[f"{m}_high"] = interval["mean"], interval["low"], interval["high"]
     return out.reset_index()

@@ -10,7 +10,7 @@ import pytest
 
 from csim.cli import main
 from csim.metrics.intervals import t_interval
-from csim.sweep.analyze import _discovery, discovery_sentence
+from csim.sweep.analyze import discovery_sentence, winning_region
 
 from .conftest import SCENARIOS
 
@@ -99,7 +99,7 @@ def test_discovery_finds_where_the_versus_scenario_wins_on_a_known_region():
                            "scenario": "difference", "ending_arr": mean, "ending_arr_low": mean - 0.5,
                            "ending_arr_high": mean + 0.5})
     labels = {"base": "renewal_focus", "versus": "expansion_focus"}
-    found = _discovery(points, ["cs_team.headcount", "segments.smb.annual_churn"], "ending_arr", labels, seed=1)
+    found = winning_region(points, ["cs_team.headcount", "segments.smb.annual_churn"], "ending_arr", labels)
     assert found["wins"] == wins.sum() and found["loses"] == 0
     box = found["boxes"][0]
     assert box.limits["cs_team.headcount"][0] == 6 and box.limits["segments.smb.annual_churn"][1] == pytest.approx(0.25, abs=0.01)
