@@ -6,16 +6,33 @@ from __future__ import annotations
 class InputError(Exception):
     """A scenario, data file or command-line value the user supplied is invalid.
 
-    The message is one line naming the file and the key, column or row at fault.
-    The command-line entry point prints it and exits with status 2.
+    The message is one line naming the file and the key, column or row at fault:
+    ``FILE: key-or-column [row N]: problem``. The command-line entry point prints it after
+    ``csim: error: `` and exits with status 2.
+
+    Parameters
+    ----------
+    source:
+        The file (or, for a command-line value, the option) the input came from.
+    where:
+        The key, column or option at fault, or None when the whole input is.
+    problem:
+        What is wrong, in plain words; one line.
+    row:
+        1-based data row (header excluded) of a table, when one row is at fault.
     """
 
-    def __init__(self, source: str, where: str | None, problem: str):
+    def __init__(self, source: str, where: str | None, problem: str, *, row: int | None = None):
         self.source = str(source)
         self.where = where
-        self.problem = problem
-        location = f"{self.source}: {where}" if where else self.source
-        super().__init__(f"{location}: {problem}")
+        self.problem = " ".join(str(problem).split())  # one line, whatever the library said
+        self.row = row
+        location = self.source
+        if where:
+            location += f": {where}"
+        if row is not None:
+            location += f" row {row}" if where else f": row {row}"
+        super().__init__(f"{location}: {self.problem}")
 
 
 class LimitError(Exception):

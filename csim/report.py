@@ -159,12 +159,20 @@ def _plain_words(summary: Mapping) -> str:
     return " ".join(words)
 
 
+def format_overrides(overrides: Mapping | None) -> str:
+    """``{"cs_team.headcount": 8}`` → ``cs_team.headcount=8`` (empty when there are none)."""
+    return ", ".join(f"{key}={value}" for key, value in (overrides or {}).items())
+
+
 def render_run_report(
     outdir: str | os.PathLike, summary: Mapping, figures: Sequence[str | os.PathLike], provenance: Mapping
 ) -> str:
     """The Markdown text of the run report (see :func:`write_run_report`)."""
     outdir = Path(outdir)
     name = summary.get("scenario_name") or provenance.get("scenario_name") or "run"
+    changed = format_overrides(provenance.get("overrides"))
+    if changed:
+        name += f" with {changed}"
     level = f"{100 * summary.get('confidence', 0.95):.0f} %"
     lines = [
         f"# Run report: {name}",
@@ -194,7 +202,8 @@ def render_run_report(
         lines += [f"![{FIGURE_TITLES.get(figure.name, figure.stem)}]({relative})", ""]
     facts = {"package_version": __version__, **dict(provenance)}
     lines += ["## Provenance", "", "| key | value |", "|---|---|"]
-    lines += [f"| {key} | `{value}` |" for key, value in facts.items()]
+    lines += [f"| {key} | `{format_overrides(value) or 'none' if key == 'overrides' else value}` |"
+              for key, value in facts.items()]
     return "\n".join(lines) + "\n"
 
 

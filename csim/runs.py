@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from csim.scenario.model import Scenario
 
@@ -17,41 +16,45 @@ __all__ = ["run_scenario"]
 
 def run_scenario(scenario: Scenario, reps: int | None = None, seed: int | None = None,
                  out: str | os.PathLike = "results/run", *, executor: str = "auto", workers: int | None = None,
-                 scheduler: str | None = None, progress: bool = True, source: str | None = None) -> dict:
+                 scheduler: str | None = None, progress: bool = True, source: str | None = None,
+                 overrides: dict | None = None, keep_checkpoints: bool = False) -> dict:
     """Simulate ``scenario`` and write every output file of a run into ``out``; return the summary.
 
     The library form of ``csim run`` (``csim.run_scenario``). ``reps`` and ``seed`` default to the
     scenario's. Writes ``summary.json``, ``monthly.csv``, ``events.parquet``, ``accounts.parquet``,
-    the cohort retention tables, the figures, ``report.md`` and ``scenario.json``; each
-    replication is checkpointed under ``out/.replications`` (a rerun resumes).
+    the cohort retention tables, the figures, ``report.md`` and ``scenario.json`` (a scenario file
+    that reproduces the run: ``csim run out/scenario.json``). The files appear together at the end
+    or not at all; each replication is checkpointed under ``out/.replications`` meanwhile (a rerun
+    resumes), removed after success unless ``keep_checkpoints``. ``overrides`` (the ``--set``
+    values) are recorded in the provenance.
     """
     reps = scenario.replications if reps is None else int(reps)
     seed = scenario.seed if seed is None else int(seed)
-    out = Path(out)
     from csim.engine.runner import simulate
-    from csim.io import atomic_write_csv, atomic_write_text
+    from csim.io import atomic_write_csv, atomic_write_text, checkpointed_output
     from csim.metrics import check_mrr_bridge, cohort_retention, monthly, summary as summarise
     from csim.plots import save_run_figures
     from csim.provenance import run_provenance, write_json
     from csim.report import write_run_report
     from csim.tables import write_parquet
 
-    out.mkdir(parents=True, exist_ok=True)
-    records = simulate(scenario, reps, seed, executor=executor, workers=workers, scheduler=scheduler,
-                       checkpoint_dir=out / ".replications", progress=progress)
-    table = monthly(records)
-    check_mrr_bridge(table)
-    result = summarise(records, table)
-    provenance = run_provenance(scenario, seed, reps, source)
-    result["provenance"] = provenance
-    atomic_write_csv(table, out / "monthly.csv")
-    for value in ("logos", "revenue"):
-        atomic_write_csv(cohort_retention(records, value=value), out / f"cohort_retention_{value}.csv", index=True)
-    write_parquet(records, "events", out / "events.parquet")
-    write_parquet(records, "accounts", out / "accounts.parquet")
-    figures = save_run_figures(table, out)
-    write_run_report(out, result, figures, provenance)
-    write_json(out / "summary.json", result)
-    atomic_write_text(out / "scenario.json", scenario.model_dump_json(indent=2))
+    with checkpointed_output(out, keep_checkpoints=keep_checkpoints) as (staging, checkpoints):
+        records = simulate(scenario, reps, seed, executor=executor, workers=workers, scheduler=scheduler,
+                           checkpoint_dir=checkpoints, progress=progress)
+        table = monthly(records)
+        check_mrr_bridge(table)
+        result = summarise(records, table)
+        provenance = run_provenance(scenario, seed, reps, source, overrides)
+        result["provenance"] = provenance
+        atomic_write_csv(table, staging / "monthly.csv")
+        for value in ("logos", "revenue"):
+            atomic_write_csv(cohort_retention(records, value=value), staging / f"cohort_retention_{value}.csv", index=True)
+        write_parquet(records, "events", staging / "events.parquet")
+        write_parquet(records, "accounts", staging / "accounts.parquet")
+        figures = save_run_figures(table, staging)
+        write_run_report(staging, result, figures, provenance)
+        write_json(staging / "summary.json", result)
+        # The seed and replications of this run, so that the file alone reproduces it.
+        reproducible = scenario.model_copy(update={"seed": seed, "replications": reps})
+        atomic_write_text(staging / "scenario.json", reproducible.model_dump_json(indent=2) + "\n")
     return result
-

@@ -22,9 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=None, help="root seed shared by all (default: the first scenario's)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a value in every scenario, e.g. --set cs_team.headcount=2 (repeatable)")
-    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--out", required=True,
+                        help="output folder; its files are replaced together at the end, or not at all")
     parser.add_argument("--executor", choices=("serial", "joblib", "dask"), default="joblib",
-                        help="where replications run (results are identical either way)")
+                        help="where replications run (results are identical either way; joblib is another name "
+                             "for local)")
     parser.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
     parser.add_argument("--survival-reps", type=int, default=10, metavar="N",
                         help="replications pooled in the survival comparison (default 10; 0 = all)")
@@ -36,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="re-run the pair with one mechanism channel off at a time (referral loop, health → "
                              "expansion, health → churn, first value, direct touch effects) and report each "
                              "channel's share of the difference")
+    parser.add_argument("--keep-checkpoints", action="store_true",
+                        help="keep each replication's records under OUT/.replications after success "
+                             "(they are always kept after an interruption, to resume)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     parser.set_defaults(handler=compare_command)
 
@@ -58,7 +63,8 @@ def _small_team_command(args: argparse.Namespace, headcount: int) -> str:
 def compare_command(args: argparse.Namespace) -> int:
     from csim.compare import compare_scenarios
     from csim.errors import InputError
-    from csim.scenario import load_scenario
+    from csim.io import check_output_dir
+    from csim.scenario.load import load_scenario, overrides_dict, scenario_notices
 
     scenarios = [load_scenario(path, args.overrides) for path in args.scenarios]
     first = args.scenarios[0]
@@ -78,18 +84,24 @@ def compare_command(args: argparse.Namespace) -> int:
     seed = scenarios[0].seed if args.seed is None else args.seed
     if reps < 2:
         raise InputError(first, "replications", "must be at least 2 for a comparison (use --reps)")
+    check_output_dir(args.out)
+    for path, scenario in zip(args.scenarios, scenarios):
+        for notice in scenario_notices(scenario):
+            print(f"csim: notice: {path}: {notice}", file=sys.stderr)
     out = Path(args.out)
     started = time.perf_counter()
     result = compare_scenarios(scenarios, reps, seed, out, sources=args.scenarios, executor=args.executor,
                                workers=args.workers, progress=not args.no_progress, survival=not args.no_survival,
                                survival_replications=args.survival_reps or None,
                                equalize=args.equalize, decompose=args.decompose,
-                               small_team_command=_small_team_command(args, max(s.cs_team.headcount for s in scenarios)))
+                               small_team_command=_small_team_command(args, max(s.cs_team.headcount for s in scenarios)),
+                               overrides=overrides_dict(args.overrides), keep_checkpoints=args.keep_checkpoints)
     elapsed = time.perf_counter() - started
     from csim.compare.report import format_difference
 
     reference = result["reference"]
-    print(f"{len(scenarios)} scenarios × {reps} replications × {scenarios[0].horizon_months} months "
+    changed = f" with {', '.join(args.overrides)}" if args.overrides else ""
+    print(f"{len(scenarios)} scenarios{changed} × {reps} replications × {scenarios[0].horizon_months} months "
           f"on common random numbers in {elapsed:.1f} s")
     if result.get("equal_effort"):
         for label, eq in result["equal_effort"].items():

@@ -18,11 +18,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a scenario value, e.g. --set cs_team.headcount=4 (repeatable)")
-    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--out", required=True,
+                        help="output folder; its files are replaced together at the end, or not at all")
     parser.add_argument("--executor", choices=("auto", "serial", "joblib", "dask"), default="auto",
-                        help="where replications run; results are identical either way "
-                             "(auto: local processes when there are several replications)")
-    parser.add_argument("--workers", type=int, default=None, help="local worker processes (joblib / dask)")
+                        help="where replications run; results are identical either way (auto: local processes "
+                             "when there are several replications; joblib is another name for local)")
+    parser.add_argument("--workers", type=int, default=None, help="local worker processes (local / dask)")
+    parser.add_argument("--keep-checkpoints", action="store_true",
+                        help="keep each replication's records under OUT/.replications after success "
+                             "(they are always kept after an interruption, to resume)")
     parser.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=run_command)
@@ -30,13 +34,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     from csim.errors import InputError
-    from csim.scenario import load_scenario
+    from csim.io import check_output_dir
+    from csim.scenario.load import load_scenario, overrides_dict, scenario_notices
 
     scenario = load_scenario(args.scenario, args.overrides)
     if args.reps is not None and args.reps < 1:
         raise InputError(args.scenario, "--reps", "must be at least 1")
     if args.seed is not None and args.seed < 0:
         raise InputError(args.scenario, "--seed", "must be a non-negative integer")
+    if args.workers is not None and args.workers < 1:
+        raise InputError(args.scenario, "--workers", "must be at least 1")
+    check_output_dir(args.out)
+    for notice in scenario_notices(scenario):
+        print(f"csim: notice: {args.scenario}: {notice}", file=sys.stderr)
+    overrides = overrides_dict(args.overrides)
     seed = scenario.seed if args.seed is None else args.seed
     reps = scenario.replications if args.reps is None else args.reps
     out = Path(args.out)
@@ -44,7 +55,8 @@ def run_command(args: argparse.Namespace) -> int:
     from csim.runs import run_scenario
 
     summary = run_scenario(scenario, reps, seed, out, executor=args.executor, workers=args.workers,
-                           scheduler=args.scheduler, progress=not args.no_progress, source=args.scenario)
+                           scheduler=args.scheduler, progress=not args.no_progress, source=args.scenario,
+                           overrides=overrides, keep_checkpoints=args.keep_checkpoints)
     elapsed = time.perf_counter() - started
     m = summary["metrics"]
 
@@ -52,7 +64,8 @@ def run_command(args: argparse.Namespace) -> int:
         x = m[name]
         return f"{fmt.format(x['mean'] * scale)} [{fmt.format(x['ci_low'] * scale)}, {fmt.format(x['ci_high'] * scale)}]"
 
-    print(f"{scenario.name}: {reps} replication(s) × {scenario.horizon_months} months in {elapsed:.1f} s")
+    changed = f" with {', '.join(args.overrides)}" if args.overrides else ""
+    print(f"{scenario.name}{changed}: {reps} replication(s) × {scenario.horizon_months} months in {elapsed:.1f} s")
     print(f"  ending ARR {line('ending_arr')}")
     print(f"  customers {line('ending_customers')}")
     print(f"  NRR (trailing-12-month cohort, mean of the last 12 months) {line('nrr_t12_window', 100, '{:.1f}')} %")

@@ -36,7 +36,8 @@ def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.P
                       sources: Sequence[str | None] | None = None, executor: str = "joblib",
                       workers: int | None = 2, progress: bool = True, survival: bool = True,
                       survival_replications: int | None = 10, equalize: str | None = None,
-                      decompose: bool = False, small_team_command: str | None = None) -> dict:
+                      decompose: bool = False, small_team_command: str | None = None,
+                      overrides: dict | None = None, keep_checkpoints: bool = False) -> dict:
     """Simulate ``scenarios`` on common random numbers and write every comparison output into ``out``.
 
     Writes ``comparison.json`` (per metric: each scenario's mean and 95 % interval, the paired
@@ -45,7 +46,9 @@ def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.P
     (Kaplan–Meier, log-rank, Cox, paired accounts), ``breakdown.csv`` (paired differences by
     segment and channel), ``monthly.csv`` and ``cohort_revenue.csv`` (with a ``scenario``
     column), the figures and ``report.md``. Replications are checkpointed under
-    ``out/.replications`` (a rerun resumes). The survival comparison pools the first
+    ``out/.replications`` (a rerun resumes; removed after success unless ``keep_checkpoints``);
+    the outputs appear together at the end or not at all (:func:`csim.io.checkpointed_output`).
+    ``overrides`` (the ``--set`` values) are recorded in each scenario's provenance. The survival comparison pools the first
     ``survival_replications`` replications (None = all; see
     :func:`csim.compare.survival.survival_comparison`).
 
@@ -56,6 +59,20 @@ def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.P
     channel off at a time (:mod:`csim.compare.decompose`) and write ``decomposition.csv``.
     Returns the ``comparison.json`` content.
     """
+    from csim.io import checkpointed_output
+
+    with checkpointed_output(out, keep_checkpoints=keep_checkpoints) as (staging, checkpoints):
+        return _compare(scenarios, reps, seed, staging, checkpoints, sources=sources, executor=executor,
+                        workers=workers, progress=progress, survival=survival,
+                        survival_replications=survival_replications, equalize=equalize, decompose=decompose,
+                        small_team_command=small_team_command, overrides=overrides)
+
+
+def _compare(scenarios, reps, seed, out: Path, checkpoints: Path, *, sources, executor, workers, progress, survival,
+             survival_replications, equalize, decompose, small_team_command, overrides) -> dict:
+    """:func:`compare_scenarios` writing into the staging folder ``out``."""
+    import pandas as pd
+
     from csim.compare.breakdown import breakdown
     from csim.compare.cohort import starting_cohort_revenue
     from csim.compare.effort import effort_summary
@@ -65,14 +82,11 @@ def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.P
     from csim.compare.run import run_scenarios
     from csim.compare.survival import km_long_table, survival_comparison, survival_json
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     timing = {}
-    checkpoints = out / ".replications"
 
     def simulate(batch: Sequence) -> list:
         return run_scenarios(batch, reps, seed, sources=sources, executor=executor, workers=workers,
-                             checkpoint_dir=checkpoints, progress=progress)
+                             checkpoint_dir=checkpoints, progress=progress, overrides=overrides)
 
     started = time.perf_counter()
     runs = simulate(scenarios)

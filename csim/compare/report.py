@@ -11,7 +11,7 @@ from typing import Mapping, Sequence
 from csim.compare.effort import SATURATED
 from csim.compare.figures import FIGURE_TITLES
 from csim.compare.paired import CS_ROI_DEFINITION
-from csim.report import format_value
+from csim.report import format_overrides, format_value
 
 __all__ = ["render_comparison_report", "format_difference", "winner"]
 
@@ -187,7 +187,8 @@ def render_comparison_report(outdir: str | os.PathLike, stats: Mapping, survival
     reference = stats["reference"]
     months = provenance[0].get("horizon_months", "?")
     n = stats["replications"]
-    lines = [f"# Comparison: {' vs '.join(labels)}", "",
+    changed = format_overrides(provenance[0].get("overrides"))
+    lines = [f"# Comparison: {' vs '.join(labels)}{f' with {changed}' if changed else ''}", "",
              f"Every scenario ran the same {n} replications of {months} months on the same seeds (common random "
              f"numbers): replication r of each scenario sees the same leads, the same account dice and the same "
              f"draws of uncertain effect sizes, so a difference within a replication is the strategy's doing. "
@@ -273,7 +274,8 @@ def render_comparison_report(outdir: str | os.PathLike, stats: Mapping, survival
     lines += ["## Glossary", "", *_glossary(stats), ""]
     keys = list(provenance[0])
     lines += ["## Provenance", "", "| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
-    lines += ["| " + " | ".join(f"`{p.get(k)}`" for k in keys) + " |" for p in provenance]
+    lines += ["| " + " | ".join(f"`{(format_overrides(p.get(k)) or 'none') if k == 'overrides' else p.get(k)}`"
+                                for k in keys) + " |" for p in provenance]
     return "\n".join(lines) + "\n"
 
 

@@ -75,6 +75,7 @@ def run_scenarios(
     workers: int | None = 2,
     checkpoint_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    overrides: dict | None = None,
 ) -> list[ScenarioRun]:
     """Simulate every scenario on replications ``0 .. reps-1`` of the same root ``seed``.
 
@@ -90,6 +91,8 @@ def run_scenarios(
         As :func:`csim.engine.runner.simulate` (default: two local processes).
     checkpoint_dir:
         Checkpoint each replication there and resume from it (per scenario hash and seed).
+    overrides:
+        ``--set`` values applied to every scenario, for provenance.
     """
     from csim.engine.runner import simulate
     from csim.metrics import check_mrr_bridge, monthly, summary
@@ -105,5 +108,5 @@ def run_scenarios(
         table = monthly(records)
         check_mrr_bridge(table)
         runs.append(ScenarioRun(label, scenario, None if source is None else str(source), records, table,
-                                summary(records, table), run_provenance(scenario, seed, reps, source)))
+                                summary(records, table), run_provenance(scenario, seed, reps, source, overrides)))
     return runs

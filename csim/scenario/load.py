@@ -10,6 +10,8 @@ Segments may be addressed by name or position: ``segments.smb.annual_churn=0.2``
 
 from __future__ import annotations
 
+import json
+import math
 import tomllib
 from pathlib import Path
 from typing import Any, Iterable
@@ -21,13 +23,31 @@ from csim.scenario.model import Scenario
 
 
 def read_toml(path: Path, what: str = "scenario file") -> dict[str, Any]:
-    """The mapping of a TOML file, or a one-line :class:`InputError` naming ``path`` (``what`` it should be)."""
+    """The mapping of a TOML file, or a one-line :class:`InputError` naming ``path`` (``what`` it should be).
+
+    A ``.json`` file is read as JSON: the ``scenario.json`` a run writes is a scenario file too.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(path, None, f"is a folder, not a {what}")
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(path, None, f"no such {what}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, None, f"cannot read {what} ({exc.__class__.__name__})") from None
+    except PermissionError:
+        raise InputError(path, None, f"cannot read {what} (permission denied)") from None
+    except UnicodeDecodeError:
+        raise InputError(path, None, f"cannot read {what}: not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(path, None, f"cannot read {what} ({exc.strerror or exc.__class__.__name__})") from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(path, None, f"JSON syntax error: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        if not isinstance(data, dict):
+            raise InputError(path, None, f"a {what} in JSON must be an object of keys")
+        return data
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -52,15 +72,21 @@ def read_scenario_dict(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[s
     if resolved in _seen:
         raise InputError(path, "extends", "circular extends chain")
     data = read_toml(path)
+    if not data and not _seen:
+        # An empty file would run the built-in world: almost certainly not what was meant.
+        raise InputError(path, None, 'the scenario file is empty; a minimal one is extends = "baseline.toml" '
+                                     '(a file of scenarios/) plus the keys you change, or see csim schema')
     parent = data.pop("extends", None)
     if parent is None:
         return data
     if not isinstance(parent, str):
         raise InputError(path, "extends", "must be a file path string")
     parent_path = path.parent / parent
+    # Name the file that says "extends", not only the one that is missing.
     if not parent_path.exists():
-        # Name the file that says "extends", not only the one that is missing.
         raise InputError(path, "extends", f"no such scenario file {str(parent_path)!r}")
+    if not parent_path.is_file():
+        raise InputError(path, "extends", f"{parent!r} is a folder, not a scenario file")
     return _merge(read_scenario_dict(parent_path, _seen + (resolved,)), data)
 
 
@@ -77,7 +103,7 @@ def _format_loc(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
         elif isinstance(item, str) and not item.startswith(("function-", "literal[")):
             parts.append(("." if parts else "") + item)
         node = node[item] if isinstance(node, (dict, list)) and _has(node, item) else None
-    return "".join(parts) or "(top level)"
+    return "".join(parts)
 
 
 def _has(node: Any, item: Any) -> bool:
@@ -88,6 +114,7 @@ def _has(node: Any, item: Any) -> bool:
 
 def validate_scenario(data: dict[str, Any], source: str | Path) -> Scenario:
     """Validate a raw mapping into a :class:`Scenario`, or raise a one-line :class:`InputError`."""
+    _refuse_non_finite(data, (), data, source)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
@@ -100,13 +127,53 @@ def validate_scenario(data: dict[str, Any], source: str | Path) -> Scenario:
                   if not any(len(other) > len(loc) and other[:len(loc)] == loc for other in locs)] or errors
         first = errors[0]
         where = _format_loc(tuple(first["loc"]), data)
-        message = first["msg"].removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif first["type"] == "missing":
-            message = "required key is missing"
+        message = _plain(first)
         more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-        raise InputError(source, where, f"{message}{more}") from None
+        raise InputError(source, where or None, f"{message}{more}") from None
+
+
+def _plain(error: dict[str, Any]) -> str:
+    """A pydantic error in the words of a scenario file ("must be at most 1, got 1.5")."""
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    shown = repr(value) if isinstance(value, str) else value
+    words = {
+        "extra_forbidden": "unknown key",
+        "missing": "required key is missing",
+        "greater_than_equal": f"must be at least {ctx.get('ge')}, got {shown}",
+        "less_than_equal": f"must be at most {ctx.get('le')}, got {shown}",
+        "greater_than": f"must be above {ctx.get('gt')}, got {shown}",
+        "less_than": f"must be below {ctx.get('lt')}, got {shown}",
+        "int_type": f"must be a whole number, got {shown}",
+        "int_parsing": f"must be a whole number, got {shown}",
+        "int_from_float": f"must be a whole number, got {shown}",
+        "float_type": f"must be a number, got {shown}",
+        "float_parsing": f"must be a number, got {shown}",
+        "bool_type": f"must be true or false, got {shown}",
+        "bool_parsing": f"must be true or false, got {shown}",
+        "string_type": f"must be text in quotes, got {shown}",
+        "literal_error": f"must be one of {ctx.get('expected')}, got {shown}",
+        "too_short": f"needs at least {ctx.get('min_length')} item(s)",
+        "model_type": "must be a table of keys",
+        "dict_type": "must be a table of keys",
+        "tuple_type": "must be an array",
+    }
+    if kind in words and len(str(words[kind])) < 300:
+        return words[kind]
+    return error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def _refuse_non_finite(node: Any, loc: tuple[Any, ...], data: dict[str, Any], source: str | Path) -> None:
+    """NaN and infinity are never a scenario value: say so plainly, naming the key (pydantic would
+    say "Input should be greater than or equal to 0" of a NaN)."""
+    if isinstance(node, float) and not math.isfinite(node):
+        problem = "is NaN; give a number" if math.isnan(node) else "is infinite; give a finite number"
+        raise InputError(source, _format_loc(loc, data) or None, problem)
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _refuse_non_finite(value, loc + (key,), data, source)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _refuse_non_finite(value, loc + (i,), data, source)
 
 
 def _parse_value(text: str) -> Any:
@@ -125,6 +192,26 @@ def _model_field(model: type[BaseModel] | None, key: str) -> type[BaseModel] | N
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
     return None
+
+
+def overrides_dict(assignments: Iterable[str]) -> dict[str, Any]:
+    """``["cs_team.headcount=8"]`` → ``{"cs_team.headcount": 8}`` (values parsed as ``--set`` parses them),
+    for provenance and report headers."""
+    out: dict[str, Any] = {}
+    for assignment in assignments:
+        key, _, value = assignment.partition("=")
+        out[key.strip()] = _parse_value(value.strip())
+    return out
+
+
+def scenario_notices(scenario: Scenario) -> list[str]:
+    """Things a run does to the scenario that the user asked for but should see (one line each)."""
+    notices = []
+    total = sum(s.lead_share for s in scenario.segments)
+    if scenario.normalize_lead_shares and abs(total - 1.0) > 1e-6:
+        notices.append(f"segments.lead_share: the shares sum to {total:g}; divided by their sum "
+                       "(normalize_lead_shares = true)")
+    return notices
 
 
 def apply_override(data: dict[str, Any], assignment: str, source: str | Path) -> dict[str, Any]:

@@ -18,45 +18,60 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from csim.scenario.uncertain import UncertainFloat, bounded
+from csim.scenario.uncertain import bounded
 from csim.strategy import TOUCH_KINDS, TRIGGERS
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
+#: Events per account-year. At most one a day: beyond that a rate means nothing here and only
+#: makes a replication run for hours.
+Rate = Annotated[float, Field(ge=0.0, le=365.0)]
+#: A log-scale effect of health or of a touch (log-odds or log-rate per unit of health). At most 50
+#: in size, a guard against typos rather than a belief: the scenarios' priors sit within ±10, and
+#: 50 already means a rate e^25 times the base half a unit of health away. A prior must keep the
+#: central 1 − 2·10⁻⁹ of its draws inside (a lognormal of median 2 and sigma 0.5 reaches 40).
+Elasticity = bounded(-50.0, 50.0)
+#: A change of health, target health or a probability: health and probabilities live in [0, 1].
+Shift = bounded(-1.0, 1.0)
+
+#: Expected marketing leads over the horizon may be at most this multiple of ``max_accounts``:
+#: every lead is simulated, so a runaway lead rate would otherwise run for hours with no output.
+LEADS_PER_ACCOUNT_LIMIT = 20
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # NaN and infinity are refused in every number (the loader says so in plain words first).
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
 
 
 class Segment(_Frozen):
     """A customer segment (e.g. SMB, mid-market, enterprise) and its base rates."""
 
     name: str = Field(description="Segment name, used in --set paths and outputs.")
-    lead_share: Probability = Field(description="Share of marketing leads in this segment (shares are normalised to sum to 1).")
+    lead_share: Probability = Field(description="Share of marketing leads in this segment; the shares of all segments sum to 1 (see normalize_lead_shares).")
     mrr_median: Positive = Field(description="Median contract MRR of a new account, currency/month. Source: ACV bands of SaaS Capital 2023 (<$12k … >$250k).")
     mrr_sigma: NonNegative = Field(0.6, description="Log-normal sigma of contract MRR (dimensionless). Assumption.")
     term_months: int = Field(12, ge=1, le=60, description="Contract term, months (1 = monthly plan).")
     price_uplift: NonNegative = Field(0.0, description="Price increase applied at each renewal of a term of 12+ months, fraction. Source: Salesforce +7 %/year (domain notes §1).")
     annual_churn: Probability = Field(description="Probability of not renewing within a year at reference health, converted per term as 1-(1-p)^(term/12). Source: KBCM median logo churn ~10 %/year; Bessemer SMB GRR 70-80 %.")
-    expansion_rate: NonNegative = Field(0.4, description="Mid-term expansion events (upsell, cross-sell, usage growth) per account-year at reference health. Assumption calibrated to KBCM 16-37 % of new ARR from expansion.")
+    expansion_rate: Rate = Field(0.4, description="Mid-term expansion events (upsell, cross-sell, usage growth) per account-year at reference health. Assumption calibrated to KBCM 16-37 % of new ARR from expansion.")
     expansion_size: NonNegative = Field(0.2, description="Mean fractional MRR increase of one expansion event (log-normal). Assumption.")
-    contraction_rate: NonNegative = Field(0.1, description="Downgrade decisions per account-year at reference health; monthly plans contract at once, longer terms at the next renewal. Assumption.")
+    contraction_rate: Rate = Field(0.1, description="Downgrade decisions per account-year at reference health; monthly plans contract at once, longer terms at the next renewal. Assumption.")
     contraction_size: Probability = Field(0.2, description="Fraction of MRR lost by a downgrade. Assumption.")
-    payment_failure_rate: NonNegative = Field(0.05, description="Failed payments per account-year (involuntary churn risk). Source: failed payments cause 20-40 % of churn (ProfitWell, weak).")
+    payment_failure_rate: Rate = Field(0.05, description="Failed payments per account-year (involuntary churn risk). Source: failed payments cause 20-40 % of churn (ProfitWell, weak).")
     good_fit_share: Probability = Field(0.6, description="Share of this segment's marketing leads that fit the ideal customer profile (ICP). Assumption.")
     conversion: Probability = Field(0.15, description="Probability a marketing lead becomes a paying account. Assumption.")
     sales_cycle_days: Positive = Field(30.0, description="Median sales cycle, days (log-normal, sigma = acquisition.sales_cycle_sigma).")
     sales_cost_per_deal: NonNegative = Field(0.0, description="Sales cost per won deal, currency. Source: KBCM CAC ≈ $1.1-1.2 per $1 of new ACV (marketing + sales).")
-    referral_rate: NonNegative = Field(0.1, description="Referral leads per account-year at reference health. Source: 20-50 % of new customers from referrals at scale (weak).")
+    referral_rate: Rate = Field(0.1, description="Referral leads per account-year at reference health. Source: 20-50 % of new customers from referrals at scale (weak).")
 
 
 class Acquisition(_Frozen):
     """Marketing lead flow and the sales pipeline."""
 
     leads_per_month: NonNegative = Field(300.0, description="Marketing lead arrival rate at month 0, leads/month (Poisson).")
-    lead_growth_annual: float = Field(0.2, ge=-0.99, description="Yearly growth of the lead rate, fraction: rate(t) = leads_per_month·(1+g)^(t/365.25 d).")
+    lead_growth_annual: float = Field(0.2, ge=-0.99, le=10.0, description="Yearly growth of the lead rate, fraction: rate(t) = leads_per_month·(1+g)^(t/365.25 d).")
     marketing_cost_per_lead: NonNegative = Field(150.0, description="Marketing cost per lead, currency. Assumption sized with KBCM CAC ratio.")
     sales_cycle_sigma: NonNegative = Field(0.5, description="Log-normal sigma of the sales cycle (dimensionless). Assumption.")
     poor_fit_conversion_factor: NonNegative = Field(0.8, description="Multiplier on conversion for leads outside the ICP. Assumption.")
@@ -76,13 +91,13 @@ class Health(_Frozen):
     initial_good_fit: Probability = Field(0.55, description="Mean health at start for ICP-fit accounts. Assumption.")
     initial_poor_fit: Probability = Field(0.4, description="Mean health at start for poor-fit accounts. Assumption.")
     initial_sd: NonNegative = Field(0.1, description="Standard deviation of health at start. Assumption.")
-    reviews_per_year: NonNegative = Field(4.0, description="Random health moves per account-year (Poisson): h ← h + reversion·(target−h) + N(0, shock_sd). Assumption.")
+    reviews_per_year: Rate = Field(4.0, description="Random health moves per account-year (Poisson): h ← h + reversion·(target−h) + N(0, shock_sd). Assumption.")
     reversion: Probability = Field(0.3, description="Fraction of the gap to the account's target health closed at each move.")
     shock_sd: NonNegative = Field(0.08, description="Standard deviation of a health move.")
-    churn_effect: UncertainFloat = Field(4.0, description="Log-odds of non-renewal per unit of health below reference (β_churn). Assumption; set 0 for health-independent churn.")
-    expansion_effect: UncertainFloat = Field(2.0, description="Log expansion rate per unit of health above reference. Assumption.")
-    contraction_effect: UncertainFloat = Field(2.0, description="Log contraction rate per unit of health below reference. Assumption.")
-    referral_effect: UncertainFloat = Field(4.0, description="Log referral rate per unit of health above reference. Assumption.")
+    churn_effect: Elasticity = Field(4.0, description="Log-odds of non-renewal per unit of health below reference (β_churn). Assumption; set 0 for health-independent churn.")
+    expansion_effect: Elasticity = Field(2.0, description="Log expansion rate per unit of health above reference. Assumption.")
+    contraction_effect: Elasticity = Field(2.0, description="Log contraction rate per unit of health below reference. Assumption.")
+    referral_effect: Elasticity = Field(4.0, description="Log referral rate per unit of health above reference. Assumption.")
     target_ceiling: Probability = Field(0.85, description="Target health that lasting touch effects approach but never pass: a target_health effect acts in full at the reference health and not at all at the ceiling. Assumption (value delivered has diminishing returns).")
     detractor_below: Probability = Field(0.3, description="An account that churns with health below this is a detractor (bad word of mouth).")
 
@@ -101,8 +116,8 @@ class Onboarding(_Frozen):
     poor_fit_factor: Probability = Field(0.6, description="Multiplier on first_value_prob for poor-fit accounts. Assumption.")
     first_value_days: Positive = Field(45.0, description="Median time to first value when reached, days (log-normal). Source: 'within a month of go-live' (domain notes §1).")
     first_value_sigma: NonNegative = Field(0.5, description="Log-normal sigma of time to first value.")
-    value_gain: UncertainFloat = Field(0.2, description="Rise of health and of target health at first value. Assumption (onboarding effects are vendor claims, weak).")
-    miss_penalty: UncertainFloat = Field(0.15, description="Fall of health and of target health when the window closes without first value. Assumption.")
+    value_gain: Shift = Field(0.2, description="Rise of health and of target health at first value. Assumption (onboarding effects are vendor claims, weak).")
+    miss_penalty: Shift = Field(0.15, description="Fall of health and of target health when the window closes without first value. Assumption.")
 
 
 class Renewal(_Frozen):
@@ -154,11 +169,11 @@ class Effect(_Frozen):
     """What a completed touch does. Any effect may be zero or negative (domain notes §4), and any
     may be a distribution (:mod:`csim.scenario.uncertain`): one draw per replication."""
 
-    health: UncertainFloat = Field(0.0, description="Immediate change of health.")
-    target_health: UncertainFloat = Field(0.0, description="Lasting change of the account's target health (value delivered), at full size at the reference health and shrinking linearly to nothing at health.target_ceiling (diminishing returns); a negative change acts in full.")
-    first_value_prob: UncertainFloat = Field(0.0, description="Added to the probability of reaching first value (onboarding only).")
+    health: Shift = Field(0.0, description="Immediate change of health.")
+    target_health: Shift = Field(0.0, description="Lasting change of the account's target health (value delivered), at full size at the reference health and shrinking linearly to nothing at health.target_ceiling (diminishing returns); a negative change acts in full.")
+    first_value_prob: Shift = Field(0.0, description="Added to the probability of reaching first value (onboarding only).")
     first_value_speedup: bounded(0.0, 1.0, high_open=True) = Field(0.0, description="Fraction cut from the remaining time to first value.")
-    renewal_logodds: UncertainFloat = Field(0.0, description="Added to the log-odds of renewing at the next renewal decision.")
+    renewal_logodds: Elasticity = Field(0.0, description="Added to the log-odds of renewing at the next renewal decision.")
     expansion_prob: bounded(0.0, 1.0) = Field(0.0, description="Probability the touch closes an expansion at once (segment expansion size).")
     save_prob: bounded(0.0, 1.0) = Field(0.0, description="Probability the touch reverses a churn intent.")
 
@@ -173,7 +188,7 @@ class Play(_Frozen):
     every_days: Positive | None = Field(None, description="Cadence period, days (trigger = cadence).")
     threshold: Probability | None = Field(None, description="Health threshold (trigger = health_below / health_above).")
     cooldown_days: NonNegative = Field(90.0, description="Minimum days between two firings of a health trigger for one account.")
-    rate_per_year: NonNegative | None = Field(None, description="Requests per account-year (trigger = request).")
+    rate_per_year: Rate | None = Field(None, description="Requests per account-year (trigger = request).")
     priority: int = Field(5, ge=0, description="Queue priority for a CSM, lower is served first.")
     csm_hours: NonNegative = Field(1.0, description="CSM hours the touch takes (0 = tech-touch, no CSM).")
     duration: Literal["fixed", "exponential"] = Field("fixed", description="Distribution of CSM time: fixed at csm_hours, or exponential with that mean.")
@@ -229,7 +244,8 @@ class Scenario(_Frozen):
     seed: int = Field(20261124, ge=0, description="Root seed; every random stream is spawned from it.")
     replications: int = Field(10, ge=1, description="Independent replications.")
     warmup_months: int = Field(0, ge=0, description="Months at the start left out of every run-level rate (period NRR/GRR means, logo churn, ARPA, LTV, CAC and payback, quick ratio, expansion and referral shares, new customers, acquisition spend, CS utilisation and saturated months): the fresh-start transient of a book that begins all at once. Ending values, revenue collected and the last-12-month window metrics are not affected. Must be below horizon_months.")
-    max_accounts: int = Field(1_000_000, ge=1, description="Stop with an error when one replication has more accounts than this: referral growth can be supercritical (each account bringing more than one new account over its life), which grows without bound.")
+    max_accounts: int = Field(1_000_000, ge=1, description="Stop with an error when one replication has more accounts than this: referral growth can be supercritical (each account bringing more than one new account over its life), which grows without bound. Checked before the run too: the expected accounts from marketing and the initial book must stay below it, and the expected marketing leads below 20 times it.")
+    normalize_lead_shares: bool = Field(False, description="Segment lead_share values must sum to 1; with true, shares that do not are divided by their sum (and the run says so).")
     segments: tuple[Segment, ...] = Field(default_factory=_default_segments, min_length=1)
     acquisition: Acquisition = Field(default_factory=Acquisition)
     initial_book: InitialBook = Field(default_factory=InitialBook)
@@ -245,13 +261,18 @@ class Scenario(_Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":
+        # Messages start with the key at fault: the loader prints them after the file name.
         if self.warmup_months >= self.horizon_months:
-            raise ValueError(f"warmup_months ({self.warmup_months}) must be below horizon_months ({self.horizon_months})")
+            raise ValueError(f"warmup_months: must be below horizon_months ({self.horizon_months}), got {self.warmup_months}")
         names = [s.name for s in self.segments]
         if len(set(names)) != len(names):
-            raise ValueError(f"segment names must be unique, got {names}")
-        if sum(s.lead_share for s in self.segments) <= 0:
-            raise ValueError("segment lead_share values sum to 0")
+            raise ValueError(f"segments: names must be unique, got {names}")
+        total = sum(s.lead_share for s in self.segments)
+        if total <= 0:
+            raise ValueError("segments.lead_share: the shares sum to 0")
+        if abs(total - 1.0) > 1e-6 and not self.normalize_lead_shares:
+            raise ValueError(f"segments.lead_share: the shares sum to {total:g}, not 1; correct them, or set "
+                             "normalize_lead_shares = true to divide them by their sum")
         unknown = [s for s in (self.cs_team.accounts_per_csm or {}) if s not in names]
         if unknown:
             raise ValueError(f"cs_team.accounts_per_csm: unknown segment {unknown[0]!r} (known: {names})")
@@ -259,7 +280,40 @@ class Scenario(_Frozen):
             unknown = [s for s in play.segments if s not in names]
             if unknown:
                 raise ValueError(f"strategy.plays[{i}].segments: unknown segment {unknown[0]!r} (known: {names})")
+        team = self.cs_team
+        staffed = [i for i, play in enumerate(self.strategy.plays) if play.csm_hours > 0]
+        if team.headcount == 0 and team.accounts_per_csm is None and team.arr_per_csm is None and staffed:
+            raise ValueError(f"cs_team.headcount: 0 CSMs, but strategy.plays[{staffed[0]}] needs CSM hours and no "
+                             "coverage rule hires any; set a headcount, a coverage rule, or csm_hours = 0 "
+                             "(tech-touch)")
+        leads, accounts = self.expected_intake()
+        if accounts > self.max_accounts:
+            raise ValueError(f"acquisition.leads_per_month: about {accounts:,.0f} accounts are expected over the "
+                             f"horizon, more than max_accounts ({self.max_accounts:,}); lower the lead rate or "
+                             "raise max_accounts if you mean it")
+        if leads > LEADS_PER_ACCOUNT_LIMIT * self.max_accounts:
+            raise ValueError(f"acquisition.leads_per_month: about {leads:,.0f} marketing leads are expected over "
+                             f"the horizon, more than {LEADS_PER_ACCOUNT_LIMIT} × max_accounts "
+                             f"({self.max_accounts:,}); every lead is simulated, so lower the lead rate or raise "
+                             "max_accounts if you mean it")
         return self
+
+    def expected_intake(self) -> tuple[float, float]:
+        """Expected marketing leads over the horizon and the accounts they and the initial book make.
+
+        Leads: ∫ leads_per_month·(1+g)^(t/12) dt over the horizon in months. Accounts: the initial
+        book plus leads times the share-weighted conversion (poor-fit leads at the reduced
+        conversion). Referrals come on top and are bounded while running by ``max_accounts``.
+        """
+        a = self.acquisition
+        months = float(self.horizon_months)
+        growth = math.log1p(a.lead_growth_annual) / 12.0
+        leads = a.leads_per_month * (months if abs(growth) < 1e-12 else math.expm1(growth * months) / growth)
+        total = sum(s.lead_share for s in self.segments) or 1.0
+        conversion = sum(s.lead_share / total * s.conversion
+                         * (s.good_fit_share + (1.0 - s.good_fit_share) * a.poor_fit_conversion_factor)
+                         for s in self.segments)
+        return leads, self.initial_book.customers + leads * min(1.0, conversion)
 
     @property
     def horizon_days(self) -> float:

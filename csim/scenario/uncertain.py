@@ -40,6 +40,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 __all__ = ["Distribution", "UncertainFloat", "bounded", "UncertainParameter", "uncertain_parameters",
            "with_values", "at_means", "DISTRIBUTION_KEYS"]
 
+#: Probability left out of each tail of a prior's draws (see :meth:`Distribution.value`).
+TAIL = 1e-9
+
 #: The keys each distribution needs (optional ones after a "?").
 DISTRIBUTION_KEYS: dict[str, tuple[str, ...]] = {
     "normal": ("mean", "sd"),
@@ -53,7 +56,7 @@ DISTRIBUTION_KEYS: dict[str, tuple[str, ...]] = {
 class Distribution(BaseModel):
     """A prior for one parameter: a ``scipy.stats`` distribution, its draw key and its source."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     dist: Literal["normal", "lognormal", "beta", "uniform", "triangular"] = Field(
         description="Distribution family: normal, lognormal, beta, uniform or triangular.")
@@ -110,8 +113,13 @@ class Distribution(BaseModel):
         return stats.triang((self.mode - low) / (high - low), loc=low, scale=high - low)
 
     def value(self, u: float) -> float:
-        """The quantile at ``u`` in (0, 1): the draw for a uniform number ``u``."""
-        return float(self.frozen().ppf(u))
+        """The quantile at ``u``: the draw for a uniform number ``u``.
+
+        ``u`` is kept within [10⁻⁹, 1 − 10⁻⁹]: a draw never comes from the outer 10⁻⁹ of either
+        tail (a normal prior's ±6 sd), so checking a prior's bounds at those quantiles covers
+        every draw, and an unbounded prior never yields ±infinity.
+        """
+        return float(self.frozen().ppf(min(max(u, TAIL), 1.0 - TAIL)))
 
     def describe(self) -> str:
         """e.g. ``normal(mean 0.4, sd 0.2)``."""
@@ -137,7 +145,7 @@ def _parse(value: Any) -> Any:
 def _within(low: float | None, high: float | None, high_open: bool = False):
     def check(value: float | Distribution) -> float | Distribution:
         if isinstance(value, Distribution):
-            a, b = value.frozen().support()
+            a, b = value.value(0.0), value.value(1.0)  # the range of every draw (see Distribution.value)
             if (low is not None and a < low) or (high is not None and b > high):
                 bounds = f"[{'-inf' if low is None else low:g}, {'inf' if high is None else high:g}" + (")" if high_open else "]")
                 raise ValueError(f"{value.describe()} reaches outside {bounds}: use a distribution inside the bounds "

@@ -10,17 +10,20 @@ Layout of ``DIR``::
 A task file appears only once the task is complete (write to a temporary name, then rename), so
 a sweep killed at any moment leaves only whole tasks behind, and rerunning the same command
 computes exactly the missing ones. Floats are stored as JSON text, which round-trips a double
-exactly, so the tables are bit-identical whichever executor computed the tasks.
+exactly, so the tables are bit-identical whichever executor computed the tasks. A damaged task
+file is discarded with a notice and its task computed again.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import sys
 from pathlib import Path
 
 from csim.errors import InputError
-from csim.io import atomic_write_text
-from csim.provenance import json_default
+from csim.io import atomic_write_text, check_output_dir
+from csim.provenance import json_default, strict_json_data
 
 __all__ = ["bind", "task_path", "finished", "save_task", "load_task", "read_definition"]
 
@@ -50,6 +53,7 @@ def bind(out: Path, definition: dict, points: list[dict]) -> bool:
     :class:`InputError` naming what differs if it holds another sweep.
     """
     out = Path(out)
+    check_output_dir(out)
     path = out / DEFINITION
     if path.exists():
         try:
@@ -63,7 +67,8 @@ def bind(out: Path, definition: dict, points: list[dict]) -> bool:
                              + "; use another --out, or the same definition to resume")
         return True
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps({"definition": definition, "points": points}, indent=2, default=json_default))
+    atomic_write_text(path, json.dumps(strict_json_data({"definition": definition, "points": points}), indent=2,
+                                       default=json_default, allow_nan=False))
     return False
 
 
@@ -79,18 +84,40 @@ def read_definition(out: Path) -> dict:
 
 
 def finished(out: Path) -> set[str]:
-    """Names of the task files present (finished tasks)."""
+    """Names of the task files present and readable (finished tasks).
+
+    A damaged task file (cut short by a crash of the machine, or edited) is removed with a
+    one-line notice on stderr, so the task is computed again instead of stopping the sweep.
+    """
     folder = Path(out) / "tasks"
-    return {p.name for p in folder.glob("p*.json")} if folder.exists() else set()
+    if not folder.exists():
+        return set()
+    names = set()
+    for path in sorted(folder.glob("p*.json")):
+        try:
+            load_task(path)
+        except InputError as exc:
+            path.unlink(missing_ok=True)
+            print(f"csim: notice: discarded a damaged task file {path} ({exc.problem}); recomputing it",
+                  file=sys.stderr)
+            continue
+        names.add(path.name)
+    return names
 
 
 def save_task(out: Path, point: int, side: str, replication: int, result: dict) -> None:
+    """Write one task's metrics atomically, as strict JSON (an undefined metric is null)."""
     record = {"point": point, "side": side, "replication": replication, **result}
-    atomic_write_text(task_path(out, point, side, replication), json.dumps(record, default=json_default, allow_nan=True))
+    text = json.dumps(strict_json_data(record), default=json_default, allow_nan=False)
+    atomic_write_text(task_path(out, point, side, replication), text)
 
 
 def load_task(path: Path) -> dict:
+    """One task's record; its null metrics read back as NaN."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise InputError(path, None, f"task file is not valid JSON ({exc}); delete it to recompute the task") from None
+        record = json.loads(Path(path).read_text(encoding="utf-8"))
+        metrics = record["metrics"]
+        record["metrics"] = {k: math.nan if v is None else float(v) for k, v in metrics.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(path, None, f"task file is damaged ({type(exc).__name__})") from None
+    return record

@@ -22,7 +22,7 @@ def first_run(tmp_path_factory):
     scenario = root / "tiny.toml"
     scenario.write_text(TINY_TOML, encoding="utf-8")
     out = root / "out"
-    status = main(["run", str(scenario), "--out", str(out), "--no-progress", *SETS])
+    status = main(["run", str(scenario), "--out", str(out), "--no-progress", "--keep-checkpoints", *SETS])
     return status, scenario, out
 
 
@@ -79,7 +79,8 @@ def test_rerun_resumes_from_checkpoints(first_run, monkeypatch, capsys):
     # The rerun must load both replications from .replications, never simulate (serial, so the
     # patched function is the one that would run).
     monkeypatch.setattr(runner, "simulate_replication", no_simulation)
-    assert main(["run", str(scenario), "--out", str(out), "--no-progress", "--executor", "serial", *SETS]) == 0
+    assert main(["run", str(scenario), "--out", str(out), "--no-progress", "--executor", "serial",
+                 "--keep-checkpoints", *SETS]) == 0
     assert (out / "monthly.csv").read_bytes() == before
     # Checkpoints are read, not rewritten.
     assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / ".replications").rglob("*.npz")} == checkpoints
@@ -109,3 +110,43 @@ def test_the_run_pipeline_is_a_library_function(tmp_path):
     for name in ("summary.json", "monthly.csv", "events.parquet", "accounts.parquet", "report.md", "scenario.json"):
         assert (tmp_path / "run" / name).exists(), name
     assert callable(csim.compare_scenarios)
+    # Checkpoints go once the outputs are complete, unless kept.
+    assert not (tmp_path / "run" / ".replications").exists()
+
+
+def test_overrides_are_in_the_header_report_and_provenance(first_run, capsys, tmp_path):
+    _, scenario, _ = first_run
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), "--out", str(out), "--no-progress", "--reps", "1", *SETS]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "with cs_team.headcount=4, segments.smb.annual_churn=0.2" in header
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["provenance"]["overrides"] == {"cs_team.headcount": 4, "segments.smb.annual_churn": 0.2}
+    report = (out / "report.md").read_text()
+    assert report.splitlines()[0].endswith("with cs_team.headcount=4, segments.smb.annual_churn=0.2")
+    assert "| overrides | `cs_team.headcount=4, segments.smb.annual_churn=0.2` |" in report
+
+
+def test_scenario_json_reproduces_the_run(first_run, tmp_path):
+    """``csim run OUT/scenario.json`` gives the same numbers, with the run's seed and replications."""
+    _, scenario, first = first_run
+    out = tmp_path / "again"
+    assert main(["run", str(first / "scenario.json"), "--out", str(out), "--no-progress"]) == 0
+    a = json.loads((first / "summary.json").read_text())["metrics"]
+    b = json.loads((out / "summary.json").read_text())["metrics"]
+    assert {k: v["per_replication"] for k, v in a.items()} == {k: v["per_replication"] for k, v in b.items()}
+    assert (first / "monthly.csv").read_bytes() == (out / "monthly.csv").read_bytes()
+
+
+def test_output_files_follow_the_umask(tmp_path, first_run):
+    import os
+
+    _, scenario, _ = first_run
+    old = os.umask(0o022)
+    try:
+        assert main(["run", str(scenario), "--out", str(tmp_path / "o"), "--no-progress", "--reps", "1"]) == 0
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "o").iterdir()}
+    assert set(modes.values()) == {0o644}, modes
+    assert (tmp_path / "o").stat().st_mode & 0o777 == 0o755
