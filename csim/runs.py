@@ -24,8 +24,9 @@ def run_scenario(scenario: Scenario, reps: int | None = None, seed: int | None =
     scenario's. Writes ``summary.json``, ``monthly.csv``, ``events.parquet``, ``accounts.parquet``,
     the cohort retention tables, the figures, ``report.md`` and ``scenario.json`` (a scenario file
     that reproduces the run: ``csim run out/scenario.json``). The files appear together at the end
-    or not at all; each replication is checkpointed under ``out/.replications`` meanwhile (a rerun
-    resumes), removed after success unless ``keep_checkpoints``. ``overrides`` (the ``--set``
+    or not at all; each replication is checkpointed meanwhile (a rerun resumes; see
+    :func:`csim.io.checkpointed_output`), and the checkpoints are kept in ``out/.replications``
+    after success only with ``keep_checkpoints``. ``overrides`` (the ``--set``
     values) are recorded in the provenance.
     """
     reps = scenario.replications if reps is None else int(reps)

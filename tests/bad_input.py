@@ -28,7 +28,7 @@ def staging_leftovers(folder: Path) -> list[str]:
     if not folder.parent.exists():
         return []
     return sorted(p.name for p in folder.parent.iterdir() if p.name.startswith(f".{folder.name}.new-")
-                  or p.name.startswith(f".{folder.name}.old-"))
+                  or p.name.startswith(f".{folder.name}.old-") or p.name == f".{folder.name}.partial")
 
 
 def assert_bad_input(capsys, argv: Sequence[str], out: Path, names: Sequence[str] = ()) -> str:

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="override a value in every scenario, e.g. --set cs_team.headcount=2 (repeatable)")
     parser.add_argument("--out", required=True,
                         help="output folder; its files are replaced together at the end, or not at all")
-    parser.add_argument("--executor", choices=("serial", "joblib", "dask"), default="joblib",
+    parser.add_argument("--executor", choices=("serial", "local", "joblib", "dask"), default="local",
                         help="where replications run (results are identical either way; joblib is another name "
                              "for local)")
     parser.add_argument("--workers", type=int, default=2, help="local worker processes (default 2)")
@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "channel's share of the difference")
     parser.add_argument("--keep-checkpoints", action="store_true",
                         help="keep each replication's records under OUT/.replications after success "
-                             "(they are always kept after an interruption, to resume)")
+                             "(while running, and after an interruption, they are in .OUT.partial/.replications beside OUT)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     parser.set_defaults(handler=compare_command)
 
@@ -84,7 +84,7 @@ def compare_command(args: argparse.Namespace) -> int:
     seed = scenarios[0].seed if args.seed is None else args.seed
     if reps < 2:
         raise InputError(first, "replications", "must be at least 2 for a comparison (use --reps)")
-    check_output_dir(args.out)
+    check_output_dir(args.out, inputs=args.scenarios)
     for path, scenario in zip(args.scenarios, scenarios):
         for notice in scenario_notices(scenario):
             print(f"csim: notice: {path}: {notice}", file=sys.stderr)

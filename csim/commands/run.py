@@ -20,13 +20,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="override a scenario value, e.g. --set cs_team.headcount=4 (repeatable)")
     parser.add_argument("--out", required=True,
                         help="output folder; its files are replaced together at the end, or not at all")
-    parser.add_argument("--executor", choices=("auto", "serial", "joblib", "dask"), default="auto",
+    parser.add_argument("--executor", choices=("auto", "serial", "local", "joblib", "dask"), default="auto",
                         help="where replications run; results are identical either way (auto: local processes "
                              "when there are several replications; joblib is another name for local)")
     parser.add_argument("--workers", type=int, default=None, help="local worker processes (local / dask)")
     parser.add_argument("--keep-checkpoints", action="store_true",
                         help="keep each replication's records under OUT/.replications after success "
-                             "(they are always kept after an interruption, to resume)")
+                             "(while running, and after an interruption, they are in .OUT.partial/.replications beside OUT)")
     parser.add_argument("--scheduler", default=None, help="address of a running Dask scheduler")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=run_command)
@@ -44,7 +44,7 @@ def run_command(args: argparse.Namespace) -> int:
         raise InputError(args.scenario, "--seed", "must be a non-negative integer")
     if args.workers is not None and args.workers < 1:
         raise InputError(args.scenario, "--workers", "must be at least 1")
-    check_output_dir(args.out)
+    check_output_dir(args.out, inputs=[args.scenario])
     for notice in scenario_notices(scenario):
         print(f"csim: notice: {args.scenario}: {notice}", file=sys.stderr)
     overrides = overrides_dict(args.overrides)

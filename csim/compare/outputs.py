@@ -45,9 +45,9 @@ def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.P
     the variance ratio of common random numbers), ``survival.json`` and ``survival_km.csv``
     (Kaplan–Meier, log-rank, Cox, paired accounts), ``breakdown.csv`` (paired differences by
     segment and channel), ``monthly.csv`` and ``cohort_revenue.csv`` (with a ``scenario``
-    column), the figures and ``report.md``. Replications are checkpointed under
-    ``out/.replications`` (a rerun resumes; removed after success unless ``keep_checkpoints``);
-    the outputs appear together at the end or not at all (:func:`csim.io.checkpointed_output`).
+    column), the figures and ``report.md``. Replications are checkpointed as they finish (a rerun
+    resumes; kept in ``out/.replications`` after success only with ``keep_checkpoints``); the
+    outputs appear together at the end or not at all (:func:`csim.io.checkpointed_output`).
     ``overrides`` (the ``--set`` values) are recorded in each scenario's provenance. The survival comparison pools the first
     ``survival_replications`` replications (None = all; see
     :func:`csim.compare.survival.survival_comparison`).
@@ -84,12 +84,14 @@ def _compare(scenarios, reps, seed, out: Path, checkpoints: Path, *, sources, ex
 
     timing = {}
 
-    def simulate(batch: Sequence) -> list:
+    def simulate(batch: Sequence, say_resumed: bool = False) -> list:
+        # Only the first batch can resume an interrupted command; later ones re-read this command's own runs.
         return run_scenarios(batch, reps, seed, sources=sources, executor=executor, workers=workers,
-                             checkpoint_dir=checkpoints, progress=progress, overrides=overrides)
+                             checkpoint_dir=checkpoints, progress=progress, overrides=overrides,
+                             say_resumed=say_resumed)
 
     started = time.perf_counter()
-    runs = simulate(scenarios)
+    runs = simulate(scenarios, say_resumed=True)
     timing["simulate"] = time.perf_counter() - started
 
     as_configured = None

@@ -76,6 +76,7 @@ def run_scenarios(
     checkpoint_dir: str | os.PathLike | None = None,
     progress: bool = True,
     overrides: dict | None = None,
+    say_resumed: bool = True,
 ) -> list[ScenarioRun]:
     """Simulate every scenario on replications ``0 .. reps-1`` of the same root ``seed``.
 
@@ -93,6 +94,8 @@ def run_scenarios(
         Checkpoint each replication there and resume from it (per scenario hash and seed).
     overrides:
         ``--set`` values applied to every scenario, for provenance.
+    say_resumed:
+        As :func:`csim.engine.runner.simulate`.
     """
     from csim.engine.runner import simulate
     from csim.metrics import check_mrr_bridge, monthly, summary
@@ -104,7 +107,7 @@ def run_scenarios(
     for label, scenario, source in zip(labels, scenarios, sources):
         records = simulate(scenario, reps, seed, executor=executor, workers=workers,
                            checkpoint_dir=None if checkpoint_dir is None else Path(checkpoint_dir),
-                           progress=progress)
+                           progress=progress, say_resumed=say_resumed)
         table = monthly(records)
         check_mrr_bridge(table)
         runs.append(ScenarioRun(label, scenario, None if source is None else str(source), records, table,

@@ -1,9 +1,14 @@
-"""Run many replications: serially, on local processes (joblib) or on a Dask cluster.
+"""Run many replications: serially, on local processes or on a Dask cluster.
 
 Replication ``r`` always draws from ``SeedSequence(seed, spawn_key=(r, ...))``, so the records are
 identical whatever the executor or the number of workers. With ``checkpoint_dir`` every finished
 replication is saved atomically; a rerun with the same scenario and seed loads those and runs
-only the missing ones (resume after an interruption).
+only the missing ones (resume after an interruption), saying so in one line on stderr. A
+checkpoint that cannot be read back whole (truncated, empty, not an archive, arrays missing or of
+the wrong type) is deleted with a one-line notice and its replication computed again.
+
+Local processes come from :func:`csim.engine.pool.local_pool`, whose workers end with this
+process even when it is killed with ``kill -9``.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Literal
@@ -22,7 +29,10 @@ from csim.io import atomic_path
 from csim.records import TABLES, Records
 from csim.scenario.model import Scenario
 
-Executor = Literal["auto", "serial", "joblib", "dask"]
+Executor = Literal["auto", "serial", "local", "joblib", "dask"]
+
+#: Modules the local workers' fork server imports once (the engine and what it imports).
+_PRELOAD = ("csim.engine.world",)
 
 
 def _checkpoint_file(checkpoint_dir: Path, scenario: Scenario, seed: int, replication: int) -> Path:
@@ -39,11 +49,64 @@ def _save(records: Records, path: Path) -> None:
             np.savez(fh, **arrays)
 
 
-def _load(path: Path, scenario: Scenario) -> Records:
-    with np.load(path) as data:
-        tables = {table: {col: data[f"{table}/{col}"] for col in TABLES[table]} for table in TABLES}
+class _Damaged(Exception):
+    """A checkpoint that cannot be read back whole; the message is the short reason."""
+
+
+def _read(path: Path, scenario: Scenario, replication: int) -> Records:
+    """The records saved in checkpoint ``path``; :class:`_Damaged` if they cannot all be read back."""
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if not magic:
+        raise _Damaged("empty file")
+    if magic not in (b"PK\x03\x04", b"PK\x05\x06"):  # a zip archive's first member, or an empty one
+        raise _Damaged("not an .npz archive")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except zipfile.BadZipFile as exc:
+        raise _Damaged("truncated zip archive" if "not a zip file" in str(exc) else f"broken zip archive: {exc}")
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise _Damaged("not an .npz archive")
+    with data:
+        tables: dict[str, dict[str, np.ndarray]] = {}
+        for table, schema in TABLES.items():
+            tables[table] = {}
+            for col, dtype in schema.items():
+                key = f"{table}/{col}"
+                if key not in data.files:
+                    raise _Damaged(f"no array {key}")
+                array = data[key]
+                if array.ndim != 1 or array.dtype != np.dtype(dtype):
+                    raise _Damaged(f"array {key} is {array.dtype}{list(array.shape)}, not 1-D {np.dtype(dtype)}")
+                tables[table][col] = array
+    for table, columns in tables.items():
+        if len(columns["replication"]) and not (columns["replication"] == replication).all():
+            raise _Damaged(f"{table} rows of another replication than {replication}")
     return Records(horizon_days=scenario.horizon_days, segments=tuple(s.name for s in scenario.segments),
                    meta=run_meta(scenario), **tables)
+
+
+def _load(path: Path, scenario: Scenario, replication: int) -> Records | None:
+    """The checkpointed records of ``replication``, or None after discarding a damaged checkpoint.
+
+    Whatever is wrong with the file (truncated by a full disk or a crash of the file system, empty,
+    not an archive, arrays missing or of the wrong type or length), it is deleted, one notice line
+    goes to stderr and the caller computes the replication again: a checkpoint only saves time.
+    """
+    try:
+        return _read(path, scenario, replication)
+    except Exception as exc:  # any unreadable checkpoint is recomputed, never fatal
+        reason = str(exc) if isinstance(exc, _Damaged) else f"{type(exc).__name__}: {exc}"
+        reason = " ".join(reason.split()) or type(exc).__name__
+        if len(reason) > 100:
+            reason = reason[:97] + "..."
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass  # the recomputed replication replaces it atomically anyway
+    print(f"csim: notice: discarded a damaged checkpoint {path} ({reason}); recomputing it",
+          file=sys.stderr, flush=True)
+    return None
 
 
 def _one(scenario: Scenario, replication: int, seed: int, checkpoint: str | None, on_month=None) -> Records:
@@ -63,6 +126,7 @@ def simulate(
     scheduler: str | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
     progress: bool = True,
+    say_resumed: bool = True,
 ) -> Records:
     """Simulate replications of ``scenario`` and return their records stacked.
 
@@ -73,15 +137,19 @@ def simulate(
     seed:
         Root seed; default the scenario's.
     executor:
-        ``"serial"`` (one process), ``"joblib"`` (local processes), ``"dask"`` (a
+        ``"serial"`` (one process), ``"local"`` (local processes, :func:`csim.engine.pool.local_pool`;
+        ``"joblib"`` is another name for it, kept for old command lines), ``"dask"`` (a
         ``dask.distributed`` cluster at ``scheduler``, or a local one of ``workers`` processes), or
-        ``"auto"``: joblib when there are several replications and more than one worker, else serial.
+        ``"auto"``: local when there are several replications and more than one worker, else serial.
     workers:
-        Local processes for joblib / a local Dask cluster (default: CPU count).
+        Local processes for local / a local Dask cluster (default: CPU count).
     checkpoint_dir:
-        Save each replication there and reuse saved ones (resume).
+        Save each replication there and reuse saved ones (resume; one line on stderr says how many
+        were reused). A damaged checkpoint is deleted, with a notice, and recomputed.
     progress:
         Show a progress bar (it appears only on runs longer than a second).
+    say_resumed:
+        Print the "resumed: …" line (False when a caller reads back replications it ran itself).
     """
     from tqdm.auto import tqdm
 
@@ -95,11 +163,18 @@ def simulate(
             path = _checkpoint_file(Path(checkpoint_dir), scenario, seed, r)
             paths[r] = str(path)
             if path.exists():
-                done[r] = _load(path, scenario)
+                records = _load(path, scenario, r)
+                if records is not None:
+                    done[r] = records
+        if done and say_resumed:
+            print(f"resumed: {len(done)} of {len(reps)} replications from checkpoints ({checkpoint_dir})",
+                  file=sys.stderr, flush=True)
     todo = [r for r in reps if r not in done]
     workers = workers or os.cpu_count() or 1
+    if executor == "joblib":
+        executor = "local"
     if executor == "auto":
-        executor = "joblib" if len(todo) > 1 and workers > 1 else "serial"
+        executor = "local" if len(todo) > 1 and workers > 1 else "serial"
     months = scenario.horizon_months
     # Counted in simulated months so that even a single long replication shows progress.
     bar = tqdm(total=len(reps) * months, initial=len(done) * months, unit="month", desc=scenario.name,
@@ -108,14 +183,8 @@ def simulate(
         if executor == "serial" or len(todo) <= 1:
             for r in todo:
                 done[r] = _one(scenario, r, seed, paths[r], on_month=lambda: bar.update(1))
-        elif executor == "joblib":
-            from joblib import Parallel, delayed
-
-            jobs = Parallel(n_jobs=min(workers, len(todo)), return_as="generator")(
-                delayed(_one)(scenario, r, seed, paths[r]) for r in todo)
-            for r, records in zip(todo, jobs):
-                done[r] = records
-                bar.update(months)
+        elif executor == "local":
+            _run_local(scenario, todo, seed, paths, done, bar, workers)
         elif executor == "dask":
             _run_dask(scenario, todo, seed, paths, done, bar, workers, scheduler)
         else:
@@ -123,6 +192,18 @@ def simulate(
     finally:
         bar.close()
     return Records.concat([done[r] for r in reps])
+
+
+def _run_local(scenario, todo, seed, paths, done, bar, workers) -> None:
+    from concurrent.futures import as_completed
+
+    from csim.engine.pool import local_pool
+
+    with local_pool(min(workers, len(todo)), preload=_PRELOAD) as pool:
+        futures = {pool.submit(_one, scenario, r, seed, paths[r]): r for r in todo}
+        for future in as_completed(futures):  # a worker's exception is re-raised here, as it was raised
+            done[futures[future]] = future.result()
+            bar.update(scenario.horizon_months)
 
 
 @contextmanager

@@ -4,15 +4,30 @@
 :func:`analyse_cohorts` serves survivor tables. Both return a dict that
 :mod:`csim.forecast.report` writes as ``forecast.json``, ``survival.csv``, figures and
 ``report.md``; fitted objects are kept under ``"_fitted"`` for the figures only.
+
+Robustness rules (the same for every input):
+
+* A model the data cannot support (too few distinct churn tenures for its parameters, churn at
+  tenure 0 for a continuous model, fractional tenures for a contract model, a fit that fails)
+  is **skipped with a note**; if no model is left, :class:`csim.errors.InputError` says why.
+* A fit that **degenerates** (estimates running off to a boundary, a singular information
+  matrix) is kept with its reason under ``"degenerate"``: its estimates are shown without
+  intervals and its projections without bands (null), never with a zero-width interval.
+* Numerical **warnings** (overflow, convergence, …) raised while fitting or projecting are
+  recorded, not printed: counted per model and stage under ``"numerical_warnings"`` and
+  summarised in ``"notes"``.
 """
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from csim.errors import InputError
 from csim.forecast import projection
 from csim.forecast.backtest import backtest_cohorts, backtest_tenure
 from csim.forecast.cohort import COHORT_MODELS
@@ -20,6 +35,39 @@ from csim.forecast.compare import compare_groups
 from csim.forecast.cox import CoxPH
 from csim.forecast.nonparametric import KaplanMeier
 from csim.forecast.parametric import PARAMETRIC_MODELS, WeibullFitter
+
+#: Errors a fit may raise on data it cannot handle; the model is then skipped with a note.
+FIT_ERRORS = (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError)
+
+#: Most held-out periods a tenure backtest scores (one per whole period after the cut).
+MAX_BACKTEST_PERIODS = 10_000
+
+#: Free parameters of each model: it needs churns at at least this many distinct tenures.
+MODEL_PARAMETERS = {"exponential": 1, "weibull": 2, "lognormal": 2, "loglogistic": 2, "sbg": 2, "bdw": 3}
+
+#: Names for people (reports); the JSON keeps the short names.
+MODEL_LABELS = {
+    "exponential": "Exponential", "weibull": "Weibull", "lognormal": "Log-normal", "loglogistic": "Log-logistic",
+    "sbg": "Shifted beta-geometric (sBG)", "bdw": "Beta-discrete-Weibull (BdW)", "weibull_aft": "Weibull AFT",
+}
+PARAMETER_LABELS = {
+    "exponential": {"lambda_": "scale λ (mean tenure)"},
+    "weibull": {"lambda_": "scale λ", "rho_": "shape ρ"},
+    "lognormal": {"mu_": "location μ (mean of log tenure)", "sigma_": "spread σ (sd of log tenure)"},
+    "loglogistic": {"alpha_": "scale α (median tenure)", "beta_": "shape β"},
+    "sbg": {"alpha_": "shape α", "beta_": "shape β"},
+    "bdw": {"alpha_": "shape α", "beta_": "shape β", "c_": "time shape c"},
+    "weibull_aft": {"lambda_": "log scale λ", "rho_": "shape ρ"},
+}
+
+
+def parameter_label(model: str, name: str) -> str:
+    """``("loglogistic", "alpha_")`` → ``"scale α (median tenure)"``; AFT terms keep their covariate."""
+    labels = PARAMETER_LABELS.get(model, {})
+    if ": " in name:
+        base, term = name.split(": ", 1)
+        return f"{labels.get(base, base.rstrip('_'))}: {'intercept' if term == 'Intercept' else term}"
+    return labels.get(name, name.rstrip("_"))
 
 
 @dataclass
@@ -37,6 +85,56 @@ class ForecastOptions:
     cohort_size: float | None = None
     draws: int = 2000
     seed: int = 0
+
+
+def record_warnings() -> None:
+    """Inside ``warnings.catch_warnings(record=True)``: record every warning raised, each time.
+
+    Deprecation warnings are left to the filters already in force: they concern the code, not
+    the data, and a test run that turns them into errors must still see them.
+    """
+    for category in (RuntimeWarning, UserWarning, FutureWarning, ResourceWarning, SyntaxWarning, ImportWarning,
+                     BytesWarning, UnicodeWarning):
+        warnings.filterwarnings("always", category=category)
+
+
+class Diagnostics:
+    """Warnings raised while fitting and projecting, counted by (model, stage, category, message)."""
+
+    def __init__(self):
+        self._counts: dict[tuple[str, str, str, str], int] = {}
+
+    @contextmanager
+    def watch(self, model: str, stage: str):
+        """Record every warning raised inside the block (yields the list of them)."""
+        with warnings.catch_warnings(record=True) as caught:
+            record_warnings()
+            yield caught
+        for item in caught:
+            message = " ".join(str(item.message).split())
+            key = (model, stage, item.category.__name__, message)
+            self._counts[key] = self._counts.get(key, 0) + 1
+
+    def records(self) -> list[dict]:
+        """One dict per distinct warning: model, stage, category, message, count."""
+        return [{"model": m, "stage": s, "category": c, "message": msg, "count": n}
+                for (m, s, c, msg), n in self._counts.items()]
+
+    def notes(self) -> list[str]:
+        """One line per model and stage, e.g. ``weibull (fit): 3 numerical warnings: RuntimeWarning …``."""
+        grouped: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
+        for (model, stage, category, message), count in self._counts.items():
+            grouped.setdefault((model, stage), []).append((category, message, count))
+        lines = []
+        for (model, stage), items in grouped.items():
+            total = sum(n for _, _, n in items)
+            detail = "; ".join(f"{c} '{m[:120]}' ×{n}" for c, m, n in items)
+            lines.append(f"{model} ({stage}): {total} numerical warning{'s' if total != 1 else ''}: {detail}")
+        return lines
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _records(frame: pd.DataFrame, index_name: str = "t") -> list[dict]:
@@ -57,29 +155,35 @@ def _km_result(km: KaplanMeier, at) -> dict:
             "at": _records(km.at(at))}
 
 
-def _projections(fitted: dict, options: ForecastOptions, initial: float, discrete: dict) -> dict:
+def _projections(fitted: dict, options: ForecastOptions, initial: float, discrete: dict,
+                 diagnostics: Diagnostics) -> dict:
     grid = np.arange(0, options.horizon + 1, dtype=float)
     out = {"method": "pointwise 95% percentile bands from draws of the MLE's asymptotic normal law "
-                     f"(parametric bootstrap of the parameters, {options.draws} draws, seed {options.seed})",
+                     f"(parametric bootstrap of the parameters, {options.draws} draws, seed {options.seed}); "
+                     "degenerate fits have no bands",
            "survival": {}, "customers": {}, "residual_lifetime": {}, "revenue": {}, "ltv": {}, "cohort_nrr": {}}
     kw = {"draws": options.draws, "seed": options.seed}
     for name, model in fitted.items():
-        out["survival"][name] = _records(projection.survival_band(model, grid, **kw))
-        out["customers"][name] = _records(projection.expected_alive(model, grid, initial, **kw))
-        out["residual_lifetime"][name] = [projection.residual_lifetime(model, age, options.horizon, discrete[name], **kw)
-                                          for age in [0.0, *options.at]]
-        out["revenue"][name] = _records(projection.revenue_projection(
-            model, options.horizon + 1, initial, options.arpa, options.expansion_rate, options.discount_rate,
-            options.gross_margin, **kw))
-        out["ltv"][name] = projection.lifetime_value(model, options.arpa, options.horizon + 1, options.gross_margin,
-                                                     options.discount_rate, options.expansion_rate, **kw)
-        window = min(12.0, float(options.horizon))
-        out["cohort_nrr"][name] = projection.cohort_nrr(model, 0.0, window, options.expansion_rate, **kw)
+        with diagnostics.watch(name, "projection"):
+            out["survival"][name] = _records(projection.survival_band(model, grid, **kw))
+            out["customers"][name] = _records(projection.expected_alive(model, grid, initial, **kw))
+            out["residual_lifetime"][name] = [
+                projection.residual_lifetime(model, age, options.horizon, discrete[name], **kw)
+                for age in [0.0, *options.at]]
+            out["revenue"][name] = _records(projection.revenue_projection(
+                model, options.horizon + 1, initial, options.arpa, options.expansion_rate, options.discount_rate,
+                options.gross_margin, **kw))
+            out["ltv"][name] = projection.lifetime_value(model, options.arpa, options.horizon + 1,
+                                                         options.gross_margin, options.discount_rate,
+                                                         options.expansion_rate, **kw)
+            window = min(12.0, float(options.horizon))
+            out["cohort_nrr"][name] = projection.cohort_nrr(model, 0.0, window, options.expansion_rate, **kw)
     return out
 
 
 def _aic_table(fitted: dict, family: dict) -> list[dict]:
-    rows = [{"model": n, "family": family[n], "loglik": m.loglik_, "aic": m.aic_, "parameters": m.n_params}
+    rows = [{"model": n, "family": family[n], "loglik": m.loglik_, "aic": m.aic_, "parameters": m.n_params,
+             "degenerate": bool(m.degenerate_)}
             for n, m in fitted.items()]
     rows.sort(key=lambda r: (r["family"], r["aic"]))
     for fam in set(family.values()):
@@ -90,108 +194,281 @@ def _aic_table(fitted: dict, family: dict) -> list[dict]:
     return rows
 
 
+def _model_dict(name: str, model) -> dict:
+    out = model.to_dict()
+    out["labels"] = {p: parameter_label(name, p) for p in out["parameters"]}
+    return out
+
+
+def _fit(name: str, fit, diagnostics: Diagnostics, notes: list[str], skipped: dict, projected: bool = True):
+    """Run ``fit()`` watching warnings; a failure skips the model with a note, a degenerate fit is noted."""
+    with diagnostics.watch(name, "fit"):
+        try:
+            model = fit()
+        except FIT_ERRORS as exc:
+            reason = f"the fit failed ({_one_line(exc)})"
+            notes.append(f"{name}: skipped, {reason}")
+            skipped[name] = reason
+            return None
+    if model.degenerate_:
+        notes.append(f"{name}: degenerate fit, {model.degenerate_}; estimates are shown without intervals"
+                     + (" and projections without bands" if projected else ""))
+    return model
+
+
+def _skip(name: str, reason: str, notes: list[str], skipped: dict) -> None:
+    notes.append(f"{name}: skipped, {reason}")
+    skipped[name] = reason
+
+
+def _nothing_fitted(source: str, where: str | None, skipped: dict) -> InputError:
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in skipped.items():
+        by_reason.setdefault(reason, []).append(name)
+    reasons = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in by_reason.items()) \
+        or "no model was asked for"
+    return InputError(source, where, f"no model could be fitted ({reasons})")
+
+
+def _backtests(run_one, names, k, diagnostics: Diagnostics, notes: list[str]) -> dict | None:
+    """Backtest each model on its own (one failing model leaves the others); None if none could be."""
+    summaries, periods = [], []
+    for name in names:
+        with diagnostics.watch(name, "backtest"):
+            try:
+                summary, per_period = run_one(name)
+            except FIT_ERRORS as exc:
+                notes.append(f"{name}: left out of the backtest ({_one_line(exc)})")
+                continue
+        summaries.append(summary)
+        periods.append(per_period)
+    if not summaries:
+        return None
+    summary = pd.concat(summaries).sort_values("mape")
+    per_period = pd.concat(periods, ignore_index=True)
+    return {"fit_until": k, "summary": _records(summary, "model"), "per_period": _records(per_period.set_index("model"),
+                                                                                          "model")}
+
+
+def _cox_problem(model, caught) -> str | None:
+    """Why a Cox / AFT fit cannot be reported (did not converge, infinite or huge errors), or None."""
+    if any(w.category.__name__ == "ConvergenceWarning" for w in caught):
+        return "the fit did not converge"
+    summary = model.summary
+    se = summary["se"].to_numpy(float)
+    coef = summary.iloc[:, 0].to_numpy(float)
+    if not (np.all(np.isfinite(se)) and np.all(np.isfinite(coef))):
+        return "the fit has infinite or undefined standard errors"
+    if np.max(se) > 1e3:
+        return "a coefficient is not identified (standard error above 1000)"
+    return None
+
+
 def analyse_tenure(data, options: ForecastOptions, covariates: pd.DataFrame | None = None,
-                   encoding: dict | None = None, groups=None, group_name: str | None = None) -> dict:
+                   encoding: dict | None = None, groups=None, group_name: str | None = None,
+                   group_reference: str | None = None) -> dict:
     """All models for a tenure table (:class:`csim.forecast.data.SurvivalData`)."""
     t, d, a = data.durations, data.events, data.entry
     notes = list(data.notes)
+    diagnostics = Diagnostics()
+    source = data.source or "data"
+    duration_where = f"column '{data.columns['duration']}'" if data.columns.get("duration") else None
+    if not np.any(d > 0):
+        event = data.columns.get("event")
+        raise InputError(source, f"column '{event}'" if event else None,
+                         "no churn events: every row is censored; survival models need at least one")
     result = {"input": {"kind": "tenure", "source": data.source, "customers": int(len(t)), "churned": int(d.sum()),
                         "unit": data.unit, "left_truncated": int(np.sum(a > 0)) if a is not None else 0},
               "notes": notes}
-    km = KaplanMeier().fit(t, d, entry=a)
-    result["kaplan_meier"] = _km_result(km, options.at)
-    fitted, family, discrete = {}, {}, {}
+    with diagnostics.watch("kaplan_meier", "fit"):
+        km = KaplanMeier().fit(t, d, entry=a)
+        result["kaplan_meier"] = _km_result(km, options.at)
+    fitted, family, discrete, skipped = {}, {}, {}, {}
     wanted = options.models or list(PARAMETRIC_MODELS) + list(COHORT_MODELS)
     zero_events = int(np.sum((t <= 0) & (d > 0)))
+    churn_tenures = len(np.unique(t[(d > 0) & (t > 0)]))
+
+    def too_few(name) -> str | None:
+        need = MODEL_PARAMETERS[name]
+        if churn_tenures < need:
+            have = f"{churn_tenures} distinct" if churn_tenures else "no"
+            return (f"its {need} parameters need churns at {need} or more different tenures; the data have "
+                    f"{have} positive churn tenure{'s' if churn_tenures != 1 else ''}")
+        return None
+
     for name in [m for m in wanted if m in PARAMETRIC_MODELS]:
         if zero_events:
-            notes.append(f"{name}: skipped, {zero_events} churns at tenure 0 have zero density under a continuous model")
+            churns = f"{zero_events} churns at tenure 0 have" if zero_events != 1 else "1 churn at tenure 0 has"
+            _skip(name, f"{churns} zero density under a continuous model", notes, skipped)
             continue
-        fitted[name] = PARAMETRIC_MODELS[name]().fit(t, d, entry=a)
-        family[name], discrete[name] = "continuous", False
+        reason = too_few(name)
+        if reason:
+            _skip(name, reason, notes, skipped)
+            continue
+        model = _fit(name, lambda n=name: PARAMETRIC_MODELS[n]().fit(t, d, entry=a), diagnostics, notes, skipped)
+        if model is not None:
+            fitted[name], family[name], discrete[name] = model, "continuous", False
     contract_ok = data.whole_periods and (a is None or not np.any(a > 0)) and not np.any((t < 1) & (d > 0))
     for name in [m for m in wanted if m in COHORT_MODELS]:
         if not contract_ok:
-            notes.append(f"{name}: skipped, contract-renewal models need whole-period tenures, churn at tenure ≥ 1 "
-                         "and no left truncation")
+            _skip(name, "contract-renewal models need whole-period tenures, churn at tenure ≥ 1 and no left "
+                        "truncation", notes, skipped)
             continue
-        fitted[name] = COHORT_MODELS[name]().fit_durations(t, d)
-        family[name], discrete[name] = "contract", True
-    result["models"] = {name: model.to_dict() for name, model in fitted.items()}
+        reason = too_few(name)
+        if reason:
+            _skip(name, reason, notes, skipped)
+            continue
+        model = _fit(name, lambda n=name: COHORT_MODELS[n]().fit_durations(t, d), diagnostics, notes, skipped)
+        if model is not None:
+            fitted[name], family[name], discrete[name] = model, "contract", True
+    if not fitted:
+        raise _nothing_fitted(source, "--models" if options.models else duration_where, skipped)
+    result["models"] = {name: _model_dict(name, model) for name, model in fitted.items()}
     result["model_choice"] = {"by_aic": _aic_table(fitted, family),
                               "note": "AIC compares models within a family only: contract models use a discrete "
                                       "likelihood (per renewal), continuous models a density in time."}
-    k = options.backtest_periods or int(max(1, np.floor(np.max(t[d > 0]) / 2))) if d.sum() else None
-    if k is not None and fitted:
-        try:
-            summary, per_period = backtest_tenure(t, d, k, models=list(fitted), entry=a)
-            result["model_choice"]["backtest"] = {"fit_until": k, "summary": _records(summary, "model"),
-                                                  "per_period": per_period.to_dict(orient="records")}
-        except ValueError as exc:
-            notes.append(f"backtest skipped: {exc}")
+    k = options.backtest_periods or int(max(1, np.floor(np.max(t[d > 0]) / 2)))
+    last_churn = float(np.floor(np.max(t[d > 0])))
+    if last_churn - k > MAX_BACKTEST_PERIODS:
+        notes.append(f"backtest skipped: {last_churn - k:,.6g} periods after tenure {k:g} to score (at most "
+                     f"{MAX_BACKTEST_PERIODS:,}); give --backtest-periods closer to the last churn")
+    elif k < last_churn:
+        backtest = _backtests(lambda name: backtest_tenure(t, d, k, models=[name], entry=a), list(fitted), k,
+                              diagnostics, notes)
+        if backtest is not None:
+            result["model_choice"]["backtest"] = backtest
+    else:
+        notes.append(f"backtest skipped: no churn after tenure {k:g} to score (the last churn is at {last_churn:g})")
     if covariates is not None and covariates.shape[1]:
-        cox = CoxPH().fit(t, d, covariates, entry=a)
-        result["cox"] = cox.to_dict()
-        result["cox"]["encoding"] = encoding
-        aft = WeibullFitter().fit(t, d, entry=a, covariates=covariates) if not zero_events else None
-        if aft is not None:
-            result["weibull_aft"] = aft.to_dict()
-        result["_fitted_cox"] = cox
+        _covariate_models(result, t, d, a, covariates, encoding, zero_events, diagnostics, notes)
     if groups is not None:
-        comparison = compare_groups(t, d, groups, entry=a, times=options.at)
-        result["groups"] = {
-            "column": group_name, "reference": comparison["reference"],
-            "summary": _records(comparison["summary"], "group"),
-            "survival_at": _records(comparison["survival_at"]),
-            "log_rank": _records(comparison["log_rank"], "test"),
-            "cox": _records(comparison["cox"], "covariate"),
-            "cox_concordance": comparison["cox_concordance"],
-        }
-        labels = pd.Series(np.asarray(groups)).astype(str)
-        result["_group_curves"] = {g: KaplanMeier().fit(t[(labels == g).to_numpy()], d[(labels == g).to_numpy()],
-                                                        None if a is None else a[(labels == g).to_numpy()], label=g)
-                                   for g in sorted(labels.unique())}
+        _group_comparison(result, t, d, a, groups, group_name, group_reference, options, diagnostics, notes)
     initial = options.cohort_size or float(len(t))
-    result["projections"] = _projections(fitted, options, initial, discrete)
+    result["projections"] = _projections(fitted, options, initial, discrete, diagnostics)
     result["projections"]["cohort_size"] = initial
     result["_fitted"] = fitted
     result["_km"] = km
+    _finish_notes(result, diagnostics)
     return result
 
 
-def analyse_cohorts(labels: list[str], cohorts: list[list[float]], options: ForecastOptions) -> dict:
+def _covariate_models(result, t, d, a, covariates, encoding, zero_events, diagnostics, notes) -> None:
+    with diagnostics.watch("cox", "fit") as caught:
+        try:
+            cox = CoxPH().fit(t, d, covariates, entry=a)
+            problem = _cox_problem(cox, caught)
+            cox_dict = None if problem else cox.to_dict()
+        except FIT_ERRORS as exc:
+            cox, problem = None, f"the fit failed ({_one_line(exc)})"
+    if problem:
+        notes.append(f"cox: skipped, {problem} (a covariate may separate churned from active customers "
+                     "perfectly, or a level may have no churn)")
+    else:
+        result["cox"] = cox_dict
+        result["cox"]["encoding"] = encoding
+        result["_fitted_cox"] = cox
+    if zero_events:
+        notes.append("weibull_aft: skipped, churns at tenure 0 have zero density under a continuous model")
+        return
+    aft = _fit("weibull_aft", lambda: WeibullFitter().fit(t, d, entry=a, covariates=covariates), diagnostics,
+               notes, {}, projected=False)
+    if aft is not None:
+        result["weibull_aft"] = _model_dict("weibull_aft", aft)
+
+
+def _group_comparison(result, t, d, a, groups, group_name, group_reference, options, diagnostics, notes) -> None:
+    with diagnostics.watch("groups", "fit") as caught:
+        try:
+            comparison = compare_groups(t, d, groups, entry=a, times=options.at, reference=group_reference)
+        except FIT_ERRORS as exc:
+            notes.append(f"groups: comparison skipped ({_one_line(exc)})")
+            return
+    cox_rows = _records(comparison["cox"], "covariate")
+    se = comparison["cox"]["se"].to_numpy(float)
+    if any(w.category.__name__ == "ConvergenceWarning" for w in caught) or not np.all(np.isfinite(se)) \
+            or (len(se) and np.max(se) > 1e3):
+        notes.append(f"groups: hazard ratios by {group_name} left out, the Cox fit did not converge (a group "
+                     "without churn has a hazard ratio of 0)")
+        cox_rows = []
+    result["groups"] = {
+        "column": group_name, "reference": comparison["reference"],
+        "summary": _records(comparison["summary"], "group"),
+        "survival_at": _records(comparison["survival_at"]),
+        "log_rank": _records(comparison["log_rank"], "test"),
+        "cox": cox_rows,
+        "cox_concordance": _nan_to_none(comparison["cox_concordance"]) if cox_rows else None,
+    }
+    labels = pd.Series(np.asarray(groups)).astype(str)
+    with diagnostics.watch("groups", "fit"):
+        result["_group_curves"] = {g: KaplanMeier().fit(t[(labels == g).to_numpy()], d[(labels == g).to_numpy()],
+                                                        None if a is None else a[(labels == g).to_numpy()], label=g)
+                                   for g in sorted(labels.unique())}
+
+
+def _finish_notes(result: dict, diagnostics: Diagnostics) -> None:
+    result["notes"].extend(diagnostics.notes())
+    result["numerical_warnings"] = diagnostics.records()
+
+
+def analyse_cohorts(labels: list[str], cohorts: list[list[float]], options: ForecastOptions,
+                    source: str = "cohorts") -> dict:
     """sBG and BdW fits, backtest and projections for cohort survivor counts."""
-    notes = []
-    result = {"input": {"kind": "cohorts", "cohorts": [{"label": lab, "survivors": list(map(float, c))}
-                                                        for lab, c in zip(labels, cohorts)],
+    notes: list[str] = []
+    diagnostics = Diagnostics()
+    result = {"input": {"kind": "cohorts", "source": source,
+                        "cohorts": [{"label": lab, "survivors": list(map(float, c))} for lab, c in zip(labels, cohorts)],
                         "unit": "periods"}, "notes": notes}
-    wanted = [m for m in (options.models or list(COHORT_MODELS)) if m in COHORT_MODELS]
+    asked = options.models or list(COHORT_MODELS)
+    wanted = [m for m in asked if m in COHORT_MODELS]
+    for name in asked:
+        if name not in COHORT_MODELS:
+            notes.append(f"{name}: skipped, survivor counts take the contract-renewal models only (sbg, bdw)")
     if not wanted:
-        wanted = list(COHORT_MODELS)
-        notes.append("cohort tables take the contract-renewal models only (sbg, bdw)")
-    fitted = {name: COHORT_MODELS[name]().fit(cohorts) for name in wanted}
-    result["models"] = {name: model.to_dict() for name, model in fitted.items()}
-    for name, model in fitted.items():
-        result["models"][name]["retention_rate"] = [
-            {"t": float(t), "rate": float(model.retention_rate(t))} for t in range(1, options.horizon + 1)]
-    result["model_choice"] = {"by_aic": _aic_table(fitted, {n: "contract" for n in fitted})}
+        raise InputError("--models", ",".join(asked), "survivor counts take the contract-renewal models only; "
+                                                      "choose sbg, bdw or both")
+    fitted, skipped = {}, {}
     longest = max(len(c) for c in cohorts) - 1
+    periods_with_churn = len({t for c in cohorts for t in range(1, len(c)) if c[t] < c[t - 1]})
+    for name in wanted:
+        need = MODEL_PARAMETERS[name]
+        if name == "bdw" and longest < 2:
+            _skip(name, "its time shape needs survivor counts for at least periods 0, 1 and 2", notes, skipped)
+            continue
+        if periods_with_churn < 1:
+            _skip(name, f"its {need} parameters need customers lost in at least one period", notes, skipped)
+            continue
+        model = _fit(name, lambda n=name: COHORT_MODELS[n]().fit(cohorts), diagnostics, notes, skipped)
+        if model is not None:
+            fitted[name] = model
+    if not fitted:
+        raise _nothing_fitted(source, "--models" if options.models else None, skipped)
+    result["models"] = {name: _model_dict(name, model) for name, model in fitted.items()}
+    for name, model in fitted.items():
+        with diagnostics.watch(name, "projection"):
+            result["models"][name]["retention_rate"] = [
+                {"t": float(t), "rate": _nan_to_none(model.retention_rate(t))} for t in range(1, options.horizon + 1)]
+    result["model_choice"] = {"by_aic": _aic_table(fitted, {n: "contract" for n in fitted})}
     k = options.backtest_periods or max(2, longest // 2)
     if 1 <= k < longest:
-        summary, per_period = backtest_cohorts(cohorts, k, models=wanted)
-        result["model_choice"]["backtest"] = {"fit_until": k, "summary": _records(summary, "model"),
-                                              "per_period": per_period.to_dict(orient="records")}
+        backtest = _backtests(lambda name: backtest_cohorts(cohorts, k, models=[name]), list(fitted), k,
+                              diagnostics, notes)
+        if backtest is not None:
+            result["model_choice"]["backtest"] = backtest
     else:
         notes.append(f"backtest skipped: needs at least {k + 1} observed periods")
     initial = options.cohort_size or float(sum(c[0] for c in cohorts))
-    result["projections"] = _projections(fitted, options, initial, {n: True for n in fitted})
+    result["projections"] = _projections(fitted, options, initial, {n: True for n in fitted}, diagnostics)
     result["projections"]["cohort_size"] = initial
     # Per cohort: expected survivors from its current age onwards.
     grid = np.arange(0, options.horizon + 1, dtype=float)
-    result["projections"]["per_cohort"] = {
-        name: {lab: _records(projection.expected_alive(model, grid[grid >= len(c) - 1], c[-1], age=len(c) - 1,
+    per_cohort = {}
+    for name, model in fitted.items():
+        with diagnostics.watch(name, "projection"):
+            per_cohort[name] = {
+                lab: _records(projection.expected_alive(model, grid[grid >= len(c) - 1], c[-1], age=len(c) - 1,
                                                         draws=options.draws, seed=options.seed))
-               for lab, c in zip(labels, cohorts)}
-        for name, model in fitted.items()}
+                for lab, c in zip(labels, cohorts)}
+    result["projections"]["per_cohort"] = per_cohort
     result["_fitted"] = fitted
+    _finish_notes(result, diagnostics)
     return result

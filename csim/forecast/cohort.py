@@ -102,6 +102,10 @@ class _ContractRenewalModel(MaximumLikelihoodFitter):
         for name in self._names:
             setattr(self, name, float(self.params_[name]))
         del self._rows
+        if self.degenerate_ and self.alpha_ > 1e3 and self.beta_ > 1e3:
+            p = self.alpha_ / (self.alpha_ + self.beta_)
+            self.degenerate_ = (f"no difference between customers is visible: the fit tends to one churn probability "
+                                f"of {p:.3g} per period for everyone (alpha and beta grow without limit)")
         return self
 
     def _loglik(self, theta) -> float:
@@ -112,8 +116,9 @@ class _ContractRenewalModel(MaximumLikelihoodFitter):
         # log P(T = t) = log(S(t−1) − S(t)), computed without cancellation.
         with np.errstate(divide="ignore", invalid="ignore"):
             log_p = log_s_prev + np.log(-np.expm1(log_s - log_s_prev))
-        terms = np.where(churned, log_p, log_s)
-        terms = np.where(weights > 0, weights * terms, 0.0)
+            terms = np.where(churned, log_p, log_s)
+            # Rows of weight 0 (no churn at a period) add nothing, even where log P is −inf.
+            terms = np.where(weights > 0, weights * terms, 0.0)
         return float(terms.sum())
 
     def _log_survival(self, theta, t):  # pragma: no cover - interface

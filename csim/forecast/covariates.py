@@ -43,7 +43,15 @@ def encode_covariates(frame: pd.DataFrame, columns, reference: dict | None = Non
             row = int(np.flatnonzero(blank)[0]) + 1
             raise InputError(source, f"column '{column}', row {row}", "empty value (drop or fill missing covariates first)")
         if _is_numeric(values) and column not in reference:
-            parts.append(pd.to_numeric(values).astype(float).rename(column))
+            numbers = pd.to_numeric(values).astype(float)
+            infinite = ~np.isfinite(numbers.to_numpy())
+            if infinite.any():
+                row = int(np.flatnonzero(infinite)[0]) + 1
+                raise InputError(source, f"column '{column}', row {row}", f"infinite value ({values.iloc[row - 1]!r})")
+            if numbers.nunique() < 2:
+                raise InputError(source, f"column '{column}'", f"has a single value ({numbers.iloc[0]:g}); it cannot "
+                                                               "explain churn")
+            parts.append(numbers.rename(column))
             encoding[column] = {"type": "numeric"}
             continue
         levels = sorted(text.unique())

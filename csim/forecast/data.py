@@ -37,6 +37,7 @@ class SurvivalData:
     unit : name of the period ("months").
     source : where the data came from (file name), for messages.
     notes : what was derived or dropped on the way, for the report.
+    columns : the columns tenure and churn came from ("duration", "event"), for messages.
     """
 
     durations: np.ndarray
@@ -46,6 +47,8 @@ class SurvivalData:
     unit: str = "months"
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    #: Where tenure and churn came from, for messages: {"duration": column, "event": column}.
+    columns: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.durations)
@@ -56,29 +59,121 @@ class SurvivalData:
         return bool(np.all(self.durations == np.round(self.durations)))
 
 
+#: Fewest customers a tenure table must have for a forecast (below this nothing can be estimated).
+MIN_CUSTOMERS = 5
+
+_CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def _csv_header(path: Path, sep: str) -> list[str]:
+    """The header cells of a CSV file, read with the csv module (pandas renames duplicates)."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        for line in handle:
+            if line.strip():
+                return next(csv.reader([line], delimiter=sep))
+    return []
+
+
+def _check_header(columns, path) -> None:
+    """Refuse duplicate column names: pandas would silently rename the second ``x.1``."""
+    seen: dict[str, int] = {}
+    for position, name in enumerate(columns, start=1):
+        key = str(name)
+        if key in seen:
+            raise InputError(path, f"column '{key}'", f"appears twice in the header (columns {seen[key]} and "
+                                                      f"{position}); rename one of them")
+        seen[key] = position
+
+
+def _tokenizer_problem(exc: Exception) -> tuple[str, int | None]:
+    """pandas' 'Expected 2 fields in line 3, saw 3' as (problem, 1-based data row)."""
+    import re
+
+    text = " ".join(str(exc).split())
+    match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if match:
+        expected, line, saw = (int(g) for g in match.groups())
+        return f"has {saw} fields but the header has {expected}", line - 1
+    return text.removeprefix("Error tokenizing data. C error: "), None
+
+
 def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file into a DataFrame (all CSV columns first read as text)."""
+    """Read a CSV or Parquet file into a DataFrame (all CSV columns first read as text).
+
+    Raises :class:`InputError` when the file is missing, a folder, empty, not text (for a
+    CSV), not UTF-8, has duplicate column names or a row with more fields than the header.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(path, None, "file not found")
+    if path.is_dir():
+        raise InputError(path, None, "is a folder; give a CSV or Parquet file")
     suffix = path.suffix.lower()
+    if suffix not in _CSV_SUFFIXES + _PARQUET_SUFFIXES:
+        raise InputError(path, None, f"unsupported file type '{suffix or '(none)'}' (use .csv or .parquet)")
     try:
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        if suffix in (".csv", ".txt", ".tsv"):
-            # Text first: we convert column by column so a bad cell can be reported by row.
-            return pd.read_csv(path, dtype=str, keep_default_na=False, sep="\t" if suffix == ".tsv" else ",")
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise InputError(path, None, f"cannot be read as {suffix[1:]}: {str(exc).splitlines()[0]}") from None
-    raise InputError(path, None, f"unsupported file type '{suffix}' (use .csv or .parquet)")
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(65536)
+    except OSError as exc:
+        raise InputError(path, None, f"cannot be read: {exc.strerror or exc}") from None
+    if size == 0:
+        raise InputError(path, None, "the file is empty")
+    if suffix in _PARQUET_SUFFIXES:
+        try:
+            frame = pd.read_parquet(path)
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises many types for a file that is not Parquet
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            raise InputError(path, None, f"cannot be read as Parquet: {detail}") from None
+        _check_header([str(c) for c in frame.columns], path)
+        frame.columns = [str(c) for c in frame.columns]
+        return frame
+    if b"\x00" in head:
+        raise InputError(path, None, "is not a text CSV file (it contains binary data)")
+    sep = "\t" if suffix == ".tsv" else ","
+    try:
+        header = _csv_header(path, sep)
+    except UnicodeDecodeError as exc:
+        raise InputError(path, None, f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                                     f"{exc.start}); save it as a UTF-8 CSV") from None
+    except OSError as exc:
+        raise InputError(path, None, f"cannot be read: {exc.strerror or exc}") from None
+    if not header or not any(cell.strip() for cell in header):
+        raise InputError(path, None, "has no header line (only blank lines)")
+    _check_header(header, path)
+    try:
+        # Text first: we convert column by column so a bad cell can be reported by row.
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, None, f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                                     f"{exc.start}); save it as a UTF-8 CSV") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(path, None, "has no header line (only blank lines)") from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        problem, row = _tokenizer_problem(exc)
+        raise InputError(path, None, problem, row=row) from None
+    return frame
 
 
 def require_columns(frame: pd.DataFrame, columns, source) -> None:
-    """Raise InputError naming the first requested column the table lacks."""
+    """Raise InputError naming the first requested column the table lacks (and listing those it has)."""
     for column in columns:
         if column not in frame.columns:
-            listed = ", ".join(map(str, frame.columns[:12])) + (", …" if len(frame.columns) > 12 else "")
-            raise InputError(source, f"column '{column}'", f"missing (the table has: {listed})")
+            names = [str(c) for c in frame.columns]
+            listed = ", ".join(names[:12]) + (", …" if len(names) > 12 else "")
+            hint = ""
+            close = [c for c in names if c.strip().lower() == str(column).strip().lower()]
+            if close:
+                hint = f"; did you mean '{close[0]}'?"
+            elif len(names) == 1 and any(mark in names[0] for mark in (";", "\t", "|")):
+                mark = next(m for m in (";", "\t", "|") if m in names[0])
+                hint = f"; the file seems to separate fields with {mark!r}, csim reads comma-separated files"
+            raise InputError(source, f"column '{column}'", f"missing (the table has: {listed}){hint}")
 
 
 def _blank(values: pd.Series) -> np.ndarray:
@@ -92,7 +187,7 @@ def _first_row(mask: np.ndarray) -> int:
 
 
 def numeric_column(frame: pd.DataFrame, column: str, source, allow_blank: bool = False) -> np.ndarray:
-    """The column as floats; InputError at the first blank or non-numeric cell."""
+    """The column as floats; InputError at the first blank, non-numeric or infinite cell."""
     raw = frame[column]
     if raw.dtype == bool:
         return raw.to_numpy(float)
@@ -110,7 +205,7 @@ def numeric_column(frame: pd.DataFrame, column: str, source, allow_blank: bool =
 
 
 def duration_column(frame: pd.DataFrame, column: str, source) -> np.ndarray:
-    """Tenure column: numeric and ≥ 0."""
+    """Tenure column: numeric, finite and ≥ 0."""
     values = numeric_column(frame, column, source)
     negative = values < 0
     if negative.any():
@@ -120,10 +215,14 @@ def duration_column(frame: pd.DataFrame, column: str, source) -> np.ndarray:
 
 
 def event_column(frame: pd.DataFrame, column: str, source) -> np.ndarray:
-    """Churn flag column: 0/1 (also accepts true/false, 0.0/1.0)."""
+    """Churn flag column: 0/1 (also accepts true/false, 0.0/1.0 and boolean columns)."""
     raw = frame[column]
     if raw.dtype == bool:
         return raw.to_numpy(float)
+    blank = _blank(raw)
+    if blank.any():
+        raise InputError(source, f"column '{column}', row {_first_row(blank)}", "empty value (use 1 = churned, "
+                                                                               "0 = still active)")
     text = raw.astype(str).str.strip().str.lower()
     mapped = text.map({"true": 1.0, "false": 0.0})
     numbers = pd.to_numeric(raw, errors="coerce")
@@ -143,9 +242,9 @@ def load_customer_table(path, duration: str, event: str, columns: list[str] = ()
     ``entry``: optional column of the tenure at which each customer came under observation.
     """
     frame = read_table(path)
-    require_columns(frame, [duration, event, *columns] + ([entry] if entry else []), path)
+    require_columns(frame, [duration, event] + ([entry] if entry else []) + list(columns), path)
     if len(frame) == 0:
-        raise InputError(path, None, "the table has no rows")
+        raise InputError(path, None, "the table has no rows (only a header)")
     durations = duration_column(frame, duration, path)
     events = event_column(frame, event, path)
     entry_values = None
@@ -153,29 +252,78 @@ def load_customer_table(path, duration: str, event: str, columns: list[str] = ()
         entry_values = duration_column(frame, entry, path)
         late = entry_values > durations
         if late.any():
-            raise InputError(path, f"column '{entry}', row {_first_row(late)}", "entry after the end of tenure")
-    return SurvivalData(durations, events, entry_values, frame.reset_index(drop=True), unit=unit, source=str(path))
+            row = _first_row(late)
+            raise InputError(path, f"column '{entry}', row {row}",
+                             f"entry tenure {entry_values[row - 1]:g} is after the end of tenure "
+                             f"({duration} = {durations[row - 1]:g})")
+    return SurvivalData(durations, events, entry_values, frame.reset_index(drop=True), unit=unit, source=str(path),
+                        columns={"duration": duration, "event": event, **({"entry": entry} if entry else {})})
+
+
+def prepare_tenure(data: SurvivalData, event_where: str | None, no_events: str | None = None) -> SurvivalData:
+    """Last checks before fitting a tenure table; returns the data to fit.
+
+    Rows observed for no time (entry = tenure) carry no information and are dropped with a
+    note; an entry column of zeros means no left truncation. Raises :class:`InputError` (naming
+    ``event_where``, the churn column, and saying ``no_events`` if given) when nobody churned, and when fewer than
+    :data:`MIN_CUSTOMERS` customers remain.
+    """
+    entry = data.entry
+    if entry is not None and not np.any(entry > 0):
+        entry = None
+    if entry is not None:
+        empty = entry >= data.durations
+        if empty.all():
+            where = f"column '{data.columns['entry']}'" if data.columns.get("entry") else None
+            raise InputError(data.source, where, "every row has an entry tenure equal to its tenure (observed for no "
+                                                 "time); nothing is left to fit")
+        if empty.any():
+            keep = ~empty
+            data.notes.append(f"{int(empty.sum())} rows with entry tenure equal to their tenure (observed for no "
+                              "time) were left out")
+            data = SurvivalData(data.durations[keep], data.events[keep], entry[keep],
+                                data.frame[keep].reset_index(drop=True), unit=data.unit, source=data.source,
+                                notes=data.notes, columns=data.columns)
+            entry = data.entry
+    data.entry = entry
+    if len(data) and not data.events.any():
+        raise InputError(data.source, event_where, no_events or "no churn events: every row is censored; survival "
+                                                                "models need at least one")
+    if len(data) < MIN_CUSTOMERS:
+        raise InputError(data.source, None, f"only {len(data)} customer{'s' if len(data) != 1 else ''} to fit; a "
+                                            f"forecast needs at least {MIN_CUSTOMERS}")
+    return data
 
 
 def parse_date(text: str, source: str, where: str | None = None) -> pd.Timestamp:
-    """One date (ISO ``YYYY-MM-DD`` or anything pandas reads unambiguously)."""
+    """One date (ISO ``YYYY-MM-DD`` or anything pandas reads unambiguously); time zones become UTC."""
     try:
         value = pd.Timestamp(str(text).strip())
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         value = pd.NaT
     if pd.isna(value):
         raise InputError(source, where, f"not a date ({text!r}); use YYYY-MM-DD")
+    if value.tzinfo is not None:
+        value = value.tz_convert("UTC").tz_localize(None)
     return value
 
 
 def _date_column(frame: pd.DataFrame, column: str, source, allow_blank: bool) -> pd.Series:
+    """Dates of a column (time zones converted to UTC, then dropped); InputError at the first bad cell."""
     raw = frame[column]
     blank = _blank(raw)
     if blank.any() and not allow_blank:
         raise InputError(source, f"column '{column}', row {_first_row(blank)}", "empty date")
     if pd.api.types.is_datetime64_any_dtype(raw):
+        if getattr(raw.dt, "tz", None) is not None:
+            raw = raw.dt.tz_convert("UTC").dt.tz_localize(None)
         return raw
-    parsed = pd.to_datetime(raw.where(~blank), errors="coerce", format="mixed")
+    text = raw.where(~blank).astype(object)
+    try:
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
+    except (ValueError, TypeError, OverflowError):
+        # One cell pandas cannot place on the time line at all: find it cell by cell.
+        parsed = pd.Series([_one_date(v) for v in text], index=raw.index, dtype="datetime64[ns]")
     bad = parsed.isna().to_numpy() & ~blank
     if bad.any():
         row = _first_row(bad)
@@ -183,27 +331,46 @@ def _date_column(frame: pd.DataFrame, column: str, source, allow_blank: bool) ->
     return parsed
 
 
+def _one_date(value):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return pd.NaT
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
+    if pd.isna(stamp):
+        return pd.NaT
+    return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo is not None else stamp
+
+
 def load_subscription_table(path, as_of: str, id_column: str = "customer_id", start: str = "start_date",
-                            end: str = "end_date", columns: list[str] = ()) -> SurvivalData:
-    """Derive tenure (months) and censoring from a table of subscription periods with dates.
+                            end: str = "end_date", columns: list[str] = (), unit: str = "months") -> SurvivalData:
+    """Derive tenure and censoring from a table of subscription periods with dates.
 
     One customer may have several rows (renewals, plan changes). A customer's tenure runs
     from her first start date to her last end date; she is active (censored at ``as_of``)
     if any row has an empty end or ends after ``as_of``. Rows starting after ``as_of`` are
     dropped (they did not exist yet). Other ``columns`` are taken from each customer's first row.
+    ``unit``: "months" (365.25/12 days, the default), "days" or "years".
     """
+    from csim.forecast.accounts import UNIT_DAYS
+
     cutoff = parse_date(as_of, "--as-of")
     frame = read_table(path)
     require_columns(frame, [id_column, start, end, *columns], path)
     if len(frame) == 0:
-        raise InputError(path, None, "the table has no rows")
+        raise InputError(path, None, "the table has no rows (only a header)")
+    no_id = _blank(frame[id_column])
+    if no_id.any():
+        raise InputError(path, f"column '{id_column}', row {_first_row(no_id)}", "empty customer id")
     starts = _date_column(frame, start, path, allow_blank=False)
     ends = _date_column(frame, end, path, allow_blank=True)
     backwards = (ends < starts).to_numpy()
     if backwards.any():
         row = _first_row(backwards)
         raise InputError(path, f"column '{end}', row {row}", f"end date {frame[end].iloc[row - 1]} is before start date {frame[start].iloc[row - 1]}")
-    work = pd.DataFrame({"id": frame[id_column].to_numpy(), "start": starts, "end": ends, "_row": np.arange(len(frame))})
+    work = pd.DataFrame({"id": frame[id_column].to_numpy(), "start": starts.to_numpy(), "end": ends.to_numpy(),
+                         "_row": np.arange(len(frame))})
     future = (work["start"] > cutoff).to_numpy()
     notes = []
     if future.any():
@@ -216,12 +383,27 @@ def load_subscription_table(path, as_of: str, id_column: str = "customer_id", st
     per_customer = work.groupby("id", sort=False).agg(start=("start", "min"), end=("end", "max"),
                                                       active=("active", "any"), first_row=("_row", "min"))
     days = (per_customer["end"] - per_customer["start"]).dt.total_seconds().to_numpy() / 86400.0
-    durations = days / MONTH_DAYS
+    durations = days / UNIT_DAYS[unit]
     events = (~per_customer["active"]).to_numpy(float)
     attributes = frame.iloc[per_customer["first_row"].to_numpy()].reset_index(drop=True)
+    size = "" if unit != "months" else f" (months of {MONTH_DAYS:.4f} days)"
     notes.append(f"tenure derived from {len(frame)} subscription rows for {len(per_customer)} customers as of "
-                 f"{cutoff.date()} (months of {MONTH_DAYS:.4f} days)")
-    return SurvivalData(durations, events, None, attributes, unit="months", source=str(path), notes=notes)
+                 f"{cutoff.date()}{size}")
+    return SurvivalData(durations, events, None, attributes, unit=unit, source=str(path), notes=notes,
+                        columns={"duration": f"{start}/{end}", "event": end})
+
+
+def check_account_columns(frame: pd.DataFrame, source) -> dict[str, np.ndarray]:
+    """The simulator's account columns, checked: start ≤ entry ≤ end (days), churned 0/1."""
+    values = {column: numeric_column(frame, column, source) for column in ("start", "entry", "end")}
+    values["churned"] = event_column(frame, "churned", source)
+    for first, later in (("start", "entry"), ("entry", "end")):
+        wrong = values[later] < values[first]
+        if wrong.any():
+            row = _first_row(wrong)
+            raise InputError(source, f"column '{later}', row {row}",
+                             f"{later} day {values[later][row - 1]:g} is before {first} day {values[first][row - 1]:g}")
+    return values
 
 
 def parse_survivors(text: str, source: str = "--survivors") -> list[float]:
@@ -229,12 +411,14 @@ def parse_survivors(text: str, source: str = "--survivors") -> list[float]:
     parts = [p.strip() for p in str(text).split(",")]
     values = []
     for i, part in enumerate(parts):
+        if not part:
+            raise InputError(source, f"value {i + 1}", "empty value (give counts separated by commas)")
         try:
             value = float(part)
         except ValueError:
             raise InputError(source, f"value {i + 1}", f"not a number ({part!r})") from None
         if not np.isfinite(value) or value < 0:
-            raise InputError(source, f"value {i + 1}", f"survivor counts must be ≥ 0, got {part!r}")
+            raise InputError(source, f"value {i + 1}", f"survivor counts must be finite and ≥ 0, got {part!r}")
         values.append(value)
     check_survivors(values, source, lambda i: f"value {i + 1}")
     return values
@@ -251,34 +435,66 @@ def check_survivors(values, source, where) -> None:
             raise InputError(source, where(i), f"survivors increase from {values[i - 1]:g} to {values[i]:g}")
 
 
+def check_cohorts(cohorts, source, where) -> None:
+    """Refuse survivor counts no retention model can be fitted to.
+
+    ``where(c, i)`` names position i of cohort c. Nobody lost anywhere: nothing to estimate.
+    Everybody lost at period 1 in every cohort: a churn probability of 1, no retention to model
+    (the models' parameters run off to infinity).
+    """
+    if all(c[-1] == c[0] for c in cohorts):
+        raise InputError(source, None, "no churn: the survivor counts never fall; retention models need at least "
+                                       "one lost customer")
+    if all(c[1] == 0 for c in cohorts):
+        raise InputError(source, where(0, 1), f"every customer churned at period 1 ({cohorts[0][0]:g} → 0): there "
+                                              "is no retention to model; give a cohort with survivors after period 1")
+
+
+def _has_digit(text) -> bool:
+    return any(ch.isdigit() for ch in str(text))
+
+
 def load_cohort_table(path) -> tuple[list[str], list[list[float]]]:
     """Read a survivor table: one row per cohort, columns = periods 0, 1, 2, … .
 
-    A first non-numeric column is taken as the cohort label. Cells after a cohort's last
-    observed period may be empty (younger cohorts are observed for fewer periods).
+    A first column of labels (mostly non-numeric values, or a header without a digit before
+    period headers that all have one, such as ``cohort,p0,p1``) is taken as the cohort label.
+    Cells after a cohort's last observed period may be empty (younger cohorts are observed for
+    fewer periods); a count after an empty cell is an error.
     """
     frame = read_table(path)
     if frame.empty:
-        raise InputError(path, None, "the table has no rows")
-    label_column = None
+        raise InputError(path, None, "the table has no rows (only a header)")
     first = frame.columns[0]
-    if pd.to_numeric(frame[first], errors="coerce").isna().any() and not _blank(frame[first]).all():
-        label_column = first
+    numbers = pd.to_numeric(frame[first], errors="coerce")
+    blank = _blank(frame[first])
+    text_cells = int((numbers.isna().to_numpy() & ~blank).sum())
+    label_header = not _has_digit(first) and len(frame.columns) > 1 and all(_has_digit(c) for c in frame.columns[1:])
+    label_column = first if (text_cells * 2 >= (~blank).sum() and text_cells) or label_header else None
     count_columns = [c for c in frame.columns if c != label_column]
+    if len(count_columns) < 2:
+        raise InputError(path, None, "needs survivor counts for at least periods 0 and 1 (two count columns "
+                                     "after the optional label column)")
     labels, cohorts = [], []
     for r in range(len(frame)):
-        label = str(frame[label_column].iloc[r]) if label_column else f"cohort {r + 1}"
+        label = str(frame[label_column].iloc[r]).strip() if label_column else f"cohort {r + 1}"
         values = []
+        ended_at = None
         for c in count_columns:
             cell = frame[c].iloc[r]
-            if _blank(pd.Series([cell]))[0]:
-                break
+            if _blank(pd.Series([cell], dtype=object))[0]:
+                ended_at = ended_at or c
+                continue
+            if ended_at is not None:
+                raise InputError(path, f"column '{c}', row {r + 1}", f"a count after the empty cell in column "
+                                                                     f"'{ended_at}'; only trailing cells may be empty")
             number = pd.to_numeric(pd.Series([cell]), errors="coerce").iloc[0]
-            if pd.isna(number) or number < 0:
+            if pd.isna(number) or not np.isfinite(number) or number < 0:
                 raise InputError(path, f"column '{c}', row {r + 1}", f"survivor count must be a number ≥ 0, got {cell!r}")
             values.append(float(number))
         check_survivors(values, str(path),
                         lambda i, r=r: f"column '{count_columns[min(i, len(count_columns) - 1)]}', row {r + 1}")
-        labels.append(label)
+        labels.append(label or f"cohort {r + 1}")
         cohorts.append(values)
+    check_cohorts(cohorts, str(path), lambda c, i: f"column '{count_columns[i]}', row {c + 1}")
     return labels, cohorts

@@ -47,16 +47,29 @@ def maximise(
     reproducible to ~1e-9 relative (needed to compare with other implementations).
     """
     def objective(theta):
-        value = loglik(theta)
+        # The line search probes extreme points where the likelihood overflows; such a point
+        # counts as infinitely bad, so numpy's floating-point warnings there are expected.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            value = loglik(theta)
         return np.inf if not np.isfinite(value) else -value / scale
 
-    jac = None if score is None else (lambda theta: -np.asarray(score(theta)) / scale)
+    def gradient(theta):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return -np.asarray(score(theta)) / scale
+
+    jac = None if score is None else gradient
     result = optimize.minimize(objective, np.asarray(start, float), jac=jac, method="BFGS",
                                options={"gtol": 1e-9, "maxiter": 2000})
     theta = result.x
     if not np.isfinite(result.fun):
         raise RuntimeError("the log-likelihood is not finite at any point the optimiser tried")
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        return _polish(loglik, theta, score)
+
+
+def _polish(loglik, theta, score) -> tuple[np.ndarray, float]:
     # Newton polishing: BFGS stops on a gradient tolerance that leaves ~1e-6 relative error.
+    # Non-finite steps are rejected below, so floating-point warnings on the way are expected.
     current = loglik(theta)
     for _ in range(8):
         information = observed_information(loglik, theta, score)
@@ -96,11 +109,42 @@ def observed_information(
 
 
 def covariance(information: np.ndarray) -> np.ndarray:
-    """Inverse observed information; NaN where it is singular (a parameter not identified)."""
+    """Inverse observed information (symmetrised); NaN where it is singular (a parameter not identified)."""
+    if not np.all(np.isfinite(information)):
+        return np.full_like(information, np.nan)
     try:
-        return np.linalg.inv(information)
+        cov = np.linalg.inv(information)
     except np.linalg.LinAlgError:
         return np.full_like(information, np.nan)
+    return (cov + cov.T) / 2.0
+
+
+#: A standard error of an unconstrained parameter above this (a factor e^±20 on a positive
+#: parameter's 95 % interval) means the data do not pin the parameter down.
+MAX_THETA_SE = 10.0
+
+
+def degeneracy(theta: np.ndarray, cov: np.ndarray, loglik: float, specs: list[ParameterSpec]) -> str | None:
+    """Why a maximum-likelihood fit cannot be trusted for intervals, or None when it can.
+
+    Degenerate: a non-finite log-likelihood or estimate, a singular or not positive-definite
+    information matrix at the optimum (the optimiser ran off towards a boundary, e.g. an sBG
+    whose alpha and beta grow without limit because every customer looks alike), or a
+    standard error so large that the parameter is not identified.
+    """
+    if not np.isfinite(loglik) or not np.all(np.isfinite(theta)):
+        return "the optimum is not finite"
+    if not np.all(np.isfinite(cov)):
+        return "the information matrix is singular: the data do not identify every parameter"
+    eigenvalues = np.linalg.eigvalsh(cov)
+    if eigenvalues.min() <= 1e-14 * max(abs(eigenvalues.max()), 1.0):
+        return ("the likelihood has no proper maximum (the estimates run off towards a boundary; "
+                "the information matrix is not positive definite)")
+    se = np.sqrt(np.diag(cov))
+    worst = int(np.argmax(se))
+    if se[worst] > MAX_THETA_SE:
+        return f"{specs[worst].name} is not identified by the data (standard error {se[worst]:.3g} on the log scale)"
+    return None
 
 
 def summary_table(theta: np.ndarray, cov: np.ndarray, specs: list[ParameterSpec], level: float = 0.95) -> pd.DataFrame:
@@ -108,15 +152,20 @@ def summary_table(theta: np.ndarray, cov: np.ndarray, specs: list[ParameterSpec]
     z = stats.norm.ppf(0.5 + level / 2.0)
     se_theta = np.sqrt(np.clip(np.diag(cov), 0.0, None))
     rows = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        _summary_rows(theta, se_theta, specs, z, rows)
+    pct = int(round(level * 100))
+    return pd.DataFrame(rows, index=[s.name for s in specs],
+                        columns=["estimate", "se", f"lower_{pct}", f"upper_{pct}"])
+
+
+def _summary_rows(theta, se_theta, specs, z, rows) -> None:
     for value, se, spec in zip(theta, se_theta, specs):
         if spec.positive:
             estimate = np.exp(value)
             rows.append((estimate, estimate * se, np.exp(value - z * se), np.exp(value + z * se)))
         else:
             rows.append((value, se, value - z * se, value + z * se))
-    pct = int(round(level * 100))
-    return pd.DataFrame(rows, index=[s.name for s in specs],
-                        columns=["estimate", "se", f"lower_{pct}", f"upper_{pct}"])
 
 
 class MaximumLikelihoodFitter:
@@ -133,13 +182,21 @@ class MaximumLikelihoodFitter:
     loglik_: float
     n_obs_: int
 
+    #: Why the fit is degenerate (no trustworthy intervals or bands), or None; set by :meth:`_finish`.
+    degenerate_: str | None = None
+
     def _finish(self, loglik, start, score=None, scale=1.0) -> None:
         self.theta_, self.loglik_ = maximise(loglik, start, score=score, scale=scale)
-        self.cov_ = covariance(observed_information(loglik, self.theta_, score))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            self.cov_ = covariance(observed_information(loglik, self.theta_, score))
         k = len(self.theta_)
         self.aic_ = 2.0 * k - 2.0 * self.loglik_
-        self.bic_ = k * np.log(max(self.n_obs_, 1)) - 2.0 * self.loglik_
+        self.bic_ = k * np.log(max(float(self.n_obs_), 1.0)) - 2.0 * self.loglik_
+        self.degenerate_ = degeneracy(self.theta_, self.cov_, self.loglik_, self._specs)
         self.summary = summary_table(self.theta_, self.cov_, self._specs)
+        if self.degenerate_:
+            # A zero-width or absurd interval would mislead: report none.
+            self.summary.iloc[:, 1:] = np.nan
         self.params_ = self.summary["estimate"]
 
     @property
@@ -154,6 +211,10 @@ class MaximumLikelihoodFitter:
         Krinsky & Robb 1986): each draw gives one curve; percentiles of the curves give bands.
         """
         rng = np.random.default_rng(seed)
+        if self.degenerate_:
+            # No usable sampling distribution: every draw is undefined, so bands come out as NaN
+            # (null in JSON) instead of a zero-width band around the point estimate.
+            return np.full((draws, len(self.theta_)), np.nan)
         cov = np.nan_to_num(self.cov_, nan=0.0)
         return rng.multivariate_normal(self.theta_, cov, size=draws, method="eigh")
 
@@ -169,6 +230,7 @@ class MaximumLikelihoodFitter:
             "aic": _json_float(self.aic_),
             "bic": _json_float(self.bic_),
             "n": int(self.n_obs_),
+            "degenerate": self.degenerate_,
         }
 
 

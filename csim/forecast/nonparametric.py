@@ -68,8 +68,10 @@ class KaplanMeier:
 
     def _step(self, column: str, times) -> np.ndarray:
         t = np.asarray(times, float)
+        values = self.table_[column].to_numpy(float)
+        if len(values) == 0:  # nobody churned: the curve never leaves 1
+            return np.ones_like(t)
         idx = np.searchsorted(self.table_["t"].to_numpy(), t, side="right") - 1
-        values = self.table_[column].to_numpy()
         return np.where(idx >= 0, values[np.clip(idx, 0, None)], 1.0)
 
     def survival(self, times) -> np.ndarray:

@@ -20,16 +20,38 @@ discounted by ``(1 + discount_rate)^t``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
+
+
+def _percentiles(values, level, axis=None):
+    """(lower, upper) percentiles of a ``level`` band, ignoring NaN draws.
+
+    A draw is NaN where its curve is undefined (e.g. 0/0 for a survival ratio that underflows,
+    or every draw of a degenerate fit, which has no sampling distribution); the band is then
+    NaN (null in JSON, "n/a" in reports) rather than a warning.
+    """
+    tail = (1.0 - level) / 2.0 * 100.0
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "All-NaN slice", RuntimeWarning)
+        lower, upper = np.nanpercentile(np.asarray(values, float), [tail, 100.0 - tail], axis=axis)
+    return lower, upper
+
+
+def _ratio(a, b):
+    """a / b where a draw's 0/0 or x/0 is an undefined (NaN) draw, not a warning."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(a, float) / np.asarray(b, float)
+    return np.where(np.isfinite(out), out, np.nan)
 
 
 def _band(model, times, level, draws, seed, **profile):
     times = np.asarray(times, float)
     point = np.asarray(model.survival_at(model.theta_, times, **profile), float)
     curves = np.asarray(model.survival_at(model.sample_theta(draws, seed), times, **profile), float)
-    tail = (1.0 - level) / 2.0 * 100.0
-    lower, upper = np.nanpercentile(curves, [tail, 100.0 - tail], axis=0)
+    lower, upper = _percentiles(curves, level, axis=0)
     return point, curves, lower, upper
 
 
@@ -53,10 +75,9 @@ def expected_alive(model, periods, initial: float, age: float = 0.0, level: floa
     periods = np.asarray(periods, float)
     grid = np.append(periods, age)
     point, curves, _, _ = _band(model, grid, level, draws, seed, **profile)
-    ratio = curves[:, :-1] / curves[:, -1:]
-    tail = (1.0 - level) / 2.0 * 100.0
-    lower, upper = np.nanpercentile(ratio, [tail, 100.0 - tail], axis=0)
-    return pd.DataFrame({"customers": initial * point[:-1] / point[-1],
+    ratio = _ratio(curves[:, :-1], curves[:, -1:])
+    lower, upper = _percentiles(ratio, level, axis=0)
+    return pd.DataFrame({"customers": initial * _ratio(point[:-1], point[-1]),
                          "lower": initial * lower, "upper": initial * upper},
                         index=pd.Index(periods, name="t"))
 
@@ -75,16 +96,21 @@ def residual_lifetime(model, age: float, horizon: float, discrete: bool, level: 
         grid = age + np.arange(0, int(horizon) + 1, dtype=float)
     else:
         grid = age + np.linspace(0.0, horizon, int(horizon * steps_per_period) + 1)
-    point, curves, _, _ = _band(model, grid, level, draws, seed, **profile)
 
     def value(s):
-        rel = s / s[..., :1]
+        rel = _ratio(s, s[..., :1])
         if discrete:
             return rel[..., 1:].sum(axis=-1)
         return np.trapezoid(rel, grid, axis=-1)
 
-    tail = (1.0 - level) / 2.0 * 100.0
-    lower, upper = np.nanpercentile(value(curves), [tail, 100.0 - tail])
+    point = np.asarray(model.survival_at(model.theta_, grid, **profile), float)
+    theta = model.sample_theta(draws, seed)
+    # The curves of all draws on a fine grid can be large (draws × 20·horizon); only one number
+    # per draw is kept, so evaluate them a block of draws at a time (same draws, same result).
+    block = max(1, int(2_000_000 // max(len(grid), 1)))
+    values = np.concatenate([value(np.asarray(model.survival_at(theta[i:i + block], grid, **profile), float))
+                             for i in range(0, len(theta), block)]) if len(theta) else np.empty(0)
+    lower, upper = _percentiles(values, level)
     return {"age": float(age), "horizon": float(horizon), "estimate": float(value(point)),
             "lower": float(lower), "upper": float(upper)}
 
@@ -112,10 +138,8 @@ def revenue_projection(model, periods: int, initial_customers: float, arpa: floa
     point, curves, _, _ = _band(model, t, level, draws, seed, **profile)
     growth = (1.0 + expansion_rate) ** t
     discount = (1.0 + discount_rate) ** -t
-    tail = (1.0 - level) / 2.0 * 100.0
-
     def bounds(x):
-        return np.nanpercentile(x, [tail, 100.0 - tail], axis=0)
+        return _percentiles(x, level, axis=0)
 
     revenue_draws = initial_customers * arpa * growth * curves
     value_draws = np.cumsum(gross_margin * revenue_draws * discount, axis=-1)
@@ -124,7 +148,7 @@ def revenue_projection(model, periods: int, initial_customers: float, arpa: floa
     r_lo, r_hi = bounds(revenue_draws)
     v_lo, v_hi = bounds(value_draws)
     period_nrr = np.full(periods, np.nan)
-    period_nrr[1:] = point[1:] / point[:-1] * (1.0 + expansion_rate)
+    period_nrr[1:] = _ratio(point[1:], point[:-1]) * (1.0 + expansion_rate)
     return pd.DataFrame({
         "retention": point, "retention_lower": s_lo, "retention_upper": s_hi,
         "customers": initial_customers * point,
@@ -146,9 +170,8 @@ def cohort_nrr(model, age: float, window: float = 12.0, expansion_rate: float = 
     grid = np.array([age, age + window], float)
     point, curves, _, _ = _band(model, grid, level, draws, seed, **profile)
     factor = (1.0 + expansion_rate) ** window
-    tail = (1.0 - level) / 2.0 * 100.0
-    lower, upper = np.nanpercentile(curves[:, 1] / curves[:, 0] * factor, [tail, 100.0 - tail])
-    return {"age": float(age), "window": float(window), "nrr": float(point[1] / point[0] * factor),
+    lower, upper = _percentiles(_ratio(curves[:, 1], curves[:, 0]) * factor, level)
+    return {"age": float(age), "window": float(window), "nrr": float(_ratio(point[1], point[0]) * factor),
             "lower": float(lower), "upper": float(upper)}
 
 

@@ -1,43 +1,47 @@
-"""Writing a forecast to disk: ``forecast.json``, ``survival.csv``, figures and ``report.md``."""
+"""Writing a forecast to disk: ``forecast.json``, ``survival.csv``, figures and ``report.md``.
+
+The whole output folder is built in a staging folder and swapped in at the end
+(:func:`csim.io.staged_output`): a failure anywhere, even in a figure, leaves the previous
+complete output (or nothing). ``forecast.json`` is strict JSON (:func:`csim.provenance.write_json`):
+no NaN or Infinity tokens, undefined numbers are ``null`` with a reason under ``null_reasons``.
+"""
 
 from __future__ import annotations
 
-import json
+import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from csim import __version__
-from csim.io import atomic_path, atomic_write_csv, atomic_write_text
-from csim.report import markdown_table
+from csim.io import atomic_path, atomic_write_csv, atomic_write_text, staged_output
+from csim.provenance import write_json
+from csim.report import format_value, markdown_table
+
+#: Why a number in forecast.json may be null (by key; see csim.provenance.strict_json_data).
+NULL_REASONS = {
+    "median": "not reached: the survival curve stays above 50 % within the data",
+    "median_ci[0]": "not reached within the data", "median_ci[1]": "not reached within the data",
+    "se": "not available: the fit is degenerate (see the model's 'degenerate')",
+    "lower_95": "not available: the fit is degenerate (see the model's 'degenerate')",
+    "upper_95": "not available: the fit is degenerate (see the model's 'degenerate')",
+    "lower": "no band: the fit is degenerate, or its draws are undefined here",
+    "upper": "no band: the fit is degenerate, or its draws are undefined here",
+}
 
 
 def _public(result: dict) -> dict:
     return {k: v for k, v in result.items() if not k.startswith("_")}
 
 
-def _default(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _clean(value):
-    """Replace NaN/inf (not valid JSON) by null, recursively."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if np.isfinite(value) else None
-    return value
+def _frame(rows) -> pd.DataFrame:
+    """Records (None for undefined) as a float DataFrame (None → NaN), ready for plotting."""
+    frame = pd.DataFrame(rows)
+    for column in frame.columns:
+        if column != "source":
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame
 
 
 def survival_table(result: dict) -> pd.DataFrame:
@@ -53,7 +57,7 @@ def survival_table(result: dict) -> pd.DataFrame:
         parts.append(pd.DataFrame({"source": f"observed: {cohort['label']}", "t": np.arange(len(counts), dtype=float),
                                    "survival": counts / counts[0], "lower": np.nan, "upper": np.nan}))
     for name, rows in result["projections"]["survival"].items():
-        frame = pd.DataFrame(rows)
+        frame = _frame(rows)
         parts.append(frame.assign(source=name)[["source", "t", "survival", "lower", "upper"]])
     return pd.concat(parts, ignore_index=True)
 
@@ -81,7 +85,7 @@ def write_figures(result: dict, out: Path) -> list[str]:
         written.append(name)
 
     fitted = result["_fitted"]
-    horizon_rows = {n: pd.DataFrame(r).set_index("t") for n, r in result["projections"]["survival"].items()}
+    horizon_rows = {n: _frame(r).set_index("t") for n, r in result["projections"]["survival"].items()}
     if result.get("_km") is not None:
         km = result["_km"]
         end = float(km.table_["t"].max()) if len(km.table_) else 1.0
@@ -98,7 +102,7 @@ def write_figures(result: dict, out: Path) -> list[str]:
         observed = pd.Series(pooled / base, index=np.arange(len(pooled), dtype=float))
         end = float(len(pooled) - 1)
     save(plots.plot_projection(horizon_rows, observed=observed, fit_end=end, unit=unit, ax=new_ax()), "projection.png")
-    customers = {n: pd.DataFrame(r).set_index("t")[["customers", "lower", "upper"]]
+    customers = {n: _frame(r).set_index("t")[["customers", "lower", "upper"]]
                  for n, r in result["projections"]["customers"].items()}
     save(plots.plot_projection(customers, unit=unit, ylabel="expected customers still active", ax=new_ax(),
                                title=f"Expected customers of a cohort of {result['projections']['cohort_size']:g}"),
@@ -111,14 +115,103 @@ def write_figures(result: dict, out: Path) -> list[str]:
     return written
 
 
-def _md_table(rows: list[dict], columns: list[str], digits: int = 3) -> str:
-    def fmt(v):
-        if v is None:
-            return "–"
-        if isinstance(v, float):
-            return f"{v:.{digits}g}" if abs(v) >= 1e4 or (v != 0 and abs(v) < 1e-3) else f"{v:.{digits}f}"
-        return str(v)
-    return markdown_table(rows, columns, default=fmt)
+# ---------------------------------------------------------------------------- number formats
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+        and math.isfinite(float(value))
+
+
+def sig(value, digits: int = 3) -> str:
+    """A number to ``digits`` significant digits, thousands separated; "n/a" when undefined.
+
+    >>> sig(27.11106998416119), sig(0.0004567), sig(5816.33), sig(2.4e9)
+    ('27.1', '0.000457', '5,816', '2.40e+09')
+    """
+    if not _finite(value):
+        return "n/a"
+    value = float(value)
+    if value == 0:
+        return "0"
+    magnitude = math.floor(math.log10(abs(value)))
+    if magnitude >= 7 or magnitude < -4:
+        return f"{value:.{digits - 1}e}"
+    decimals = max(0, digits - 1 - magnitude)
+    return f"{value:,.{decimals}f}"
+
+
+def _fixed(digits: int):
+    return lambda v: f"{float(v):,.{digits}f}" if _finite(v) else "n/a"
+
+
+def _share(value) -> str:
+    return format_value(float(value), "fraction") if _finite(value) else "n/a"
+
+
+def _money(value) -> str:
+    return format_value(float(value), "currency") if _finite(value) else "n/a"
+
+
+def _percent_number(value) -> str:
+    """A value already in percent (MAPE)."""
+    return f"{float(value):.1f} %" if _finite(value) else "n/a"
+
+
+def _p_value(value) -> str:
+    if not _finite(value):
+        return "n/a"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _tenure(value) -> str:
+    return f"{float(value):g}" if _finite(value) else "n/a"
+
+
+def _interval(low, high, fmt=sig) -> str:
+    if not (_finite(low) and _finite(high)):
+        return "n/a"
+    return f"{fmt(low)} to {fmt(high)}"
+
+
+def _table(rows: list[dict], columns: list[tuple[str, str, object]]) -> str:
+    """Markdown table: ``columns`` = (header, key or function of the row, format)."""
+    cells = []
+    for row in rows:
+        out = {}
+        for header, key, fmt in columns:
+            value = key(row) if callable(key) else row.get(key)
+            text = fmt(value) if fmt is not None else ("–" if value is None else str(value))
+            out[header] = " ".join(text.split()).replace("|", "\\|")  # a cell is one line without bars
+        cells.append(out)
+    return markdown_table(cells, [h for h, _, _ in columns])
+
+
+def _model_name(name: str) -> str:
+    from csim.forecast.analysis import MODEL_LABELS
+
+    return MODEL_LABELS.get(name, name)
+
+
+def _parameter_table(model: dict) -> str:
+    labels = model.get("labels", {})
+    rows = [{"parameter": labels.get(p, p), **v} for p, v in model["parameters"].items()]
+    return _table(rows, [("parameter", "parameter", None), ("estimate", "estimate", sig),
+                         ("std. error", "se", sig),
+                         ("95 % interval", lambda r: _interval(r.get("lower_95"), r.get("upper_95")), None)])
+
+
+def _model_section(name: str, model: dict) -> list[str]:
+    lines = [f"### {_model_name(name)} — `{name}`", "",
+             f"Log-likelihood {_fixed(1)(model['loglik'])}, AIC {_fixed(1)(model['aic'])}, "
+             f"{model['n']:,} {'customers' if model['n'] != 1 else 'customer'}.", ""]
+    if model.get("degenerate"):
+        lines += [f"**Degenerate fit:** {model['degenerate']}. The estimates are shown without intervals and the "
+                  "projections without bands.", ""]
+    return lines + [_parameter_table(model), ""]
+
+
+# ---------------------------------------------------------------------------- report
 
 
 def markdown_report(result: dict, figures: list[str]) -> str:
@@ -127,74 +220,114 @@ def markdown_report(result: dict, figures: list[str]) -> str:
     unit = inp.get("unit", "periods")
     lines = ["# Retention forecast", ""]
     if inp["kind"] == "tenure":
-        lines += [f"Input: `{inp['source']}`: {inp['customers']} customers, {inp['churned']} churned; tenure in {unit}"
-                  + (f"; {inp['left_truncated']} left-truncated." if inp["left_truncated"] else "."), ""]
+        lines += [f"Input: `{inp['source']}`: {inp['customers']:,} customers, {inp['churned']:,} churned; tenure in "
+                  f"{unit}" + (f"; {inp['left_truncated']:,} left-truncated." if inp["left_truncated"] else "."), ""]
     else:
-        lines += [f"Input: {len(inp['cohorts'])} cohort(s) of survivor counts per period.", ""]
-    for note in result.get("notes", []):
-        lines.append(f"- {note}")
+        n = len(inp["cohorts"])
+        lines += [f"Input: {n} cohort{'s' if n != 1 else ''} of survivor counts per period"
+                  + (f" from `{inp['source']}`." if inp.get("source") else "."), ""]
     if result.get("notes"):
-        lines.append("")
+        lines += ["Notes:", ""] + [f"- {note}" for note in result["notes"]] + [""]
     km = result.get("kaplan_meier")
     if km:
         lo, hi = km["median_ci"]
+        def tenure(v, missing="not reached"):
+            return f"{v:.3g}" if v is not None else missing
+
+        median = f"{tenure(km['median'])} {unit}" if km["median"] is not None else "not reached within the data"
         lines += ["## Kaplan–Meier", "",
-                  f"Median tenure: {km['median'] if km['median'] is not None else 'not reached'} {unit} "
-                  f"(95 % interval {lo if lo is not None else '–'} to {hi if hi is not None else '–'}).", "",
-                  _md_table(km["at"], ["t", "survival", "lower", "upper"]), ""]
+                  f"Median tenure: {median} (95 % interval {tenure(lo)} to {tenure(hi)}).", "",
+                  _table(km["at"], [(f"tenure ({unit})", "t", _tenure), ("still active", "survival", _share),
+                                    ("95 % interval", lambda r: _interval(r.get("lower"), r.get("upper"), _share),
+                                     None)]), ""]
     lines += ["## Fitted models", ""]
     for name, model in result["models"].items():
-        rows = [{"parameter": p, **v} for p, v in model["parameters"].items()]
-        lines += [f"### {name}", "", f"log-likelihood {model['loglik']:.2f}, AIC {model['aic']:.2f}", "",
-                  _md_table(rows, ["parameter", "estimate", "se", "lower_95", "upper_95"], 4), ""]
+        lines += _model_section(name, model)
     choice = result["model_choice"]
-    lines += ["## Model choice", "", _md_table(choice["by_aic"], ["model", "family", "loglik", "aic", "delta_aic"], 2)]
+    lines += ["## Model choice", "",
+              _table(choice["by_aic"], [
+                  ("model", lambda r: _model_name(r["model"]) + (" (degenerate)" if r.get("degenerate") else ""), None),
+                  ("family", "family", None), ("log-likelihood", "loglik", _fixed(1)), ("AIC", "aic", _fixed(1)),
+                  ("ΔAIC within family", "delta_aic", _fixed(1))])]
     if choice.get("note"):
         lines += [choice["note"], ""]
     if "backtest" in choice:
         bt = choice["backtest"]
+        error_unit = "share of customers" if inp["kind"] == "tenure" else "customers"
         lines += [f"Backtest: fitted on periods up to {bt['fit_until']}, scored on the later ones "
-                  "(MAPE in %, errors in share or customers).", "",
-                  _md_table(bt["summary"], ["model", "mape", "mean_abs_error", "max_abs_error"]), ""]
+                  f"(errors in {error_unit}).", "",
+                  _table(bt["summary"], [("model", lambda r: _model_name(r["model"]), None),
+                                         ("MAPE", "mape", _percent_number), ("mean abs. error", "mean_abs_error", sig),
+                                         ("max abs. error", "max_abs_error", sig)]), ""]
     if "cox" in result:
         cox = result["cox"]
         rows = [{"covariate": k, **v} for k, v in cox["coefficients"].items()]
-        lines += ["## Drivers (Cox, ties: " + cox["ties"] + ")", "",
-                  f"Concordance {cox['concordance']:.3f}.", "",
-                  _md_table(rows, ["covariate", "hazard_ratio", "hr_lower_95", "hr_upper_95", "p"]), ""]
+        lines += [f"## Drivers (Cox, ties: {cox['ties']})", "",
+                  f"Concordance {_fixed(3)(cox['concordance'])}.", "",
+                  _table(rows, [("covariate", "covariate", None), ("hazard ratio", "hazard_ratio", sig),
+                                ("95 % interval", lambda r: _interval(r.get("hr_lower_95"), r.get("hr_upper_95")), None),
+                                ("p", "p", _p_value)]), ""]
         refs = [f"{c}: {e['reference']}" for c, e in (cox.get("encoding") or {}).items() if e["type"] == "categorical"]
         if refs:
             lines += ["Reference levels: " + "; ".join(refs) + ".", ""]
+    if "weibull_aft" in result:
+        lines += ["## Drivers (Weibull accelerated failure time)", "",
+                  "A coefficient b multiplies tenure by exp(b).", ""] + _model_section("weibull_aft", result["weibull_aft"])
     if "groups" in result:
         g = result["groups"]
         lines += [f"## Groups by `{g['column']}` (reference {g['reference']})", "",
-                  _md_table(g["summary"], ["group", "customers", "churned", "median", "median_lower", "median_upper"]), "",
-                  _md_table(g["log_rank"], ["test", "chisq", "df", "p"]), ""]
+                  _table(g["summary"], [("group", "group", None), ("customers", "customers", _fixed(0)),
+                                        ("churned", "churned", _fixed(0)),
+                                        (f"median tenure ({unit})", "median", sig),
+                                        ("95 % interval", lambda r: _interval(r.get("median_lower"),
+                                                                              r.get("median_upper")), None)]), "",
+                  _table(g["log_rank"], [("test", "test", None), ("χ²", "chisq", _fixed(2)), ("df", "df", None),
+                                         ("p", "p", _p_value)]), ""]
+        if g.get("cox"):
+            lines += [_table(g["cox"], [("group", "covariate", None), ("hazard ratio", "hazard_ratio", sig),
+                                        ("95 % interval", lambda r: _interval(r.get("hr_lower_95"),
+                                                                              r.get("hr_upper_95")), None),
+                                        ("p", "p", _p_value)]), ""]
     proj = result["projections"]
     lines += ["## Projections", "", proj["method"] + ".", ""]
     rows = []
     for name in proj["ltv"]:
         rl = proj["residual_lifetime"][name][0]
-        rows.append({"model": name, "ltv": proj["ltv"][name]["ltv"], "ltv_lower": proj["ltv"][name]["lower"],
-                     "ltv_upper": proj["ltv"][name]["upper"], "expected_lifetime": rl["estimate"],
-                     "cohort_nrr": proj["cohort_nrr"][name]["nrr"]})
+        rows.append({"model": _model_name(name), "ltv": proj["ltv"][name]["ltv"],
+                     "ltv_lower": proj["ltv"][name]["lower"], "ltv_upper": proj["ltv"][name]["upper"],
+                     "expected_lifetime": rl["estimate"], "cohort_nrr": proj["cohort_nrr"][name]["nrr"]})
     lines += [f"LTV per customer over the horizon (ARPA units unless --arpa was given) and expected tenure of a new "
               f"customer capped at the horizon ({unit}); cohort NRR over the first min(12, horizon) periods.", "",
-              _md_table(rows, ["model", "ltv", "ltv_lower", "ltv_upper", "expected_lifetime", "cohort_nrr"]), ""]
+              _table(rows, [("model", "model", None), ("LTV", "ltv", _money),
+                            ("95 % interval", lambda r: _interval(r["ltv_lower"], r["ltv_upper"], _money), None),
+                            (f"expected tenure ({unit})", "expected_lifetime", sig),
+                            ("cohort NRR", "cohort_nrr", _share)]), ""]
     lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
     lines += [f"_csim {__version__}_", ""]
     return "\n".join(lines)
 
 
 def write_forecast(result: dict, out: str | Path, command: list[str] | None = None) -> list[Path]:
-    """Write every output file into ``out`` (created if needed); returns the paths."""
+    """Write every output file into the folder ``out``, all or nothing; returns the paths.
+
+    The files are built in a staging folder next to ``out`` that replaces it only when every
+    file is written (:func:`csim.io.staged_output`); on any failure ``out`` is left as it was.
+    Warnings raised while drawing the figures are recorded as notes, not printed.
+    """
+    from csim.forecast.analysis import Diagnostics
+
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     public = _public(result)
+    public["notes"] = list(public.get("notes", []))
+    public["numerical_warnings"] = list(public.get("numerical_warnings", []))
     public["provenance"] = {"csim_version": __version__, "command": command}
-    # Atomic like every other output: an interrupted run never leaves a half-written file.
-    atomic_write_text(out / "forecast.json", json.dumps(_clean(public), indent=2, default=_default))
-    atomic_write_csv(survival_table(result), out / "survival.csv")
-    figures = write_figures(result, out)
-    atomic_write_text(out / "report.md", markdown_report(public, figures))
+    with staged_output(out) as staging:
+        plotting = Diagnostics()
+        with plotting.watch("figures", "plot"):
+            figures = write_figures(result, staging)
+        public["numerical_warnings"] += plotting.records()
+        public["notes"] += plotting.notes()
+        write_json(staging / "forecast.json", public, NULL_REASONS)
+        atomic_write_csv(survival_table(result), staging / "survival.csv")
+        atomic_write_text(staging / "report.md", markdown_report(public, figures))
     return [out / "forecast.json", out / "survival.csv", out / "report.md", *(out / f for f in figures)]

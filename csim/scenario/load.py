@@ -211,6 +211,12 @@ def scenario_notices(scenario: Scenario) -> list[str]:
     if scenario.normalize_lead_shares and abs(total - 1.0) > 1e-6:
         notices.append(f"segments.lead_share: the shares sum to {total:g}; divided by their sum "
                        "(normalize_lead_shares = true)")
+    team = scenario.cs_team
+    staffed = [i for i, play in enumerate(scenario.strategy.plays) if play.csm_hours > 0]
+    if team.headcount == 0 and team.accounts_per_csm is None and team.arr_per_csm is None and staffed:
+        # A notice, not an error: "what if there were no team?" is a fair question (a sweep from 0).
+        notices.append(f"cs_team.headcount: 0 CSMs and no coverage rule, so the {len(staffed)} play(s) that need "
+                       "CSM hours are never served (their touches expire)")
     return notices
 
 

@@ -280,12 +280,6 @@ class Scenario(_Frozen):
             unknown = [s for s in play.segments if s not in names]
             if unknown:
                 raise ValueError(f"strategy.plays[{i}].segments: unknown segment {unknown[0]!r} (known: {names})")
-        team = self.cs_team
-        staffed = [i for i, play in enumerate(self.strategy.plays) if play.csm_hours > 0]
-        if team.headcount == 0 and team.accounts_per_csm is None and team.arr_per_csm is None and staffed:
-            raise ValueError(f"cs_team.headcount: 0 CSMs, but strategy.plays[{staffed[0]}] needs CSM hours and no "
-                             "coverage rule hires any; set a headcount, a coverage rule, or csm_hours = 0 "
-                             "(tech-touch)")
         leads, accounts = self.expected_intake()
         if accounts > self.max_accounts:
             raise ValueError(f"acquisition.leads_per_month: about {accounts:,.0f} accounts are expected over the "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +124,22 @@ def analyze(out: str | os.PathLike, metric: str = DEFAULT_METRIC, *, heatmap: tu
         Refuse a sweep with unfinished tasks (default); False analyses what is there.
     """
     out = Path(out)
+    # Everything is built in a hidden folder and moved in at the end (one rename per file), so a
+    # failure leaves the previous analysis whole rather than half replaced.
+    stage = out / ".analysis-new"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    try:
+        answers = _analyze(out, stage, metric, heatmap, complete)
+        for entry in sorted(stage.iterdir()):
+            os.replace(entry, out / entry.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return answers
+
+
+def _analyze(out: Path, stage: Path, metric: str, heatmap, complete: bool) -> dict:
+    """:func:`analyze` reading the tasks of ``out`` and writing into ``stage``."""
     stored = read_definition(out)
     definition = stored["definition"]
     names = parameter_names(definition)
@@ -130,11 +147,11 @@ def analyze(out: str | os.PathLike, metric: str = DEFAULT_METRIC, *, heatmap: tu
     labels = scenario_labels(definition)
     results = results_table(out, complete=complete)
     units = {m: METRICS[m].unit for m in SWEEP_METRICS}
-    write_frame_parquet(results, out / "results.parquet", {b"csim.units": json.dumps(units).encode(),
+    write_frame_parquet(results, stage / "results.parquet", {b"csim.units": json.dumps(units).encode(),
                                                            b"csim.sweep": json.dumps(definition).encode()})
-    atomic_write_csv(results, out / "results.csv")
+    atomic_write_csv(results, stage / "results.csv")
     points = points_table(results, names)
-    atomic_write_csv(points, out / "points.csv")
+    atomic_write_csv(points, stage / "points.csv")
     outcome = DIFFERENCE if "versus" in labels else labels["base"]
     design_points = points[points["scenario"] == outcome].sort_values("point").reset_index(drop=True)
     answers: dict = {"metric": metric, "outcome": outcome, "labels": labels, "design": definition["design"],
@@ -155,21 +172,21 @@ def analyze(out: str | os.PathLike, metric: str = DEFAULT_METRIC, *, heatmap: tu
                                               definition["seed"], unit=unit).assign(metric=m))
     effects_table = pd.concat(effects, ignore_index=True) if effects else pd.DataFrame()
     indices_table = pd.concat(indices, ignore_index=True) if indices else pd.DataFrame()
-    atomic_write_csv(effects_table, out / "main_effects.csv")
-    atomic_write_csv(indices_table, out / "indices.csv")
+    atomic_write_csv(effects_table, stage / "main_effects.csv")
+    atomic_write_csv(indices_table, stage / "indices.csv")
     swings = tornado(effects_table[effects_table["metric"] == metric]) if names else pd.DataFrame()
-    atomic_write_csv(swings, out / "tornado.csv")
+    atomic_write_csv(swings, stage / "tornado.csv")
     answers["levers"] = _levers(indices_table, swings, metric)
 
     # 2. where the winner changes
     if "versus" in labels:
         found = winning_region(points, names, metric, labels)
-        atomic_write_csv(found["table"], out / "discovery_points.csv")
+        atomic_write_csv(found["table"], stage / "discovery_points.csv")
         boxes = pd.DataFrame([{"box": i + 1, "description": b.describe(), "coverage": b.coverage,
                                "density": b.density, "mass": b.mass, "points": b.n}
                               for i, b in enumerate(found["boxes"])],
                              columns=["box", "description", "coverage", "density", "mass", "points"])
-        atomic_write_csv(boxes, out / "discovery_boxes.csv")
+        atomic_write_csv(boxes, stage / "discovery_boxes.csv")
         answers["discovery"] = {"sentence": discovery_sentence(found, labels, metric), "wins": found["wins"],
                                 "loses": found["loses"], "points": found["points"],
                                 "boxes": boxes.to_dict(orient="records")}
@@ -186,25 +203,25 @@ def analyze(out: str | os.PathLike, metric: str = DEFAULT_METRIC, *, heatmap: tu
             tables.append(table.assign(scenario=label))
             sizing[label] = best
         team_table = pd.concat(tables, ignore_index=True)
-        atomic_write_csv(team_table, out / "team_sizing.csv")
+        atomic_write_csv(team_table, stage / "team_sizing.csv")
     answers["team"] = {"parameter": team, "best": sizing}
 
     # the NRR / cost frontier
     scenario_points = points[points["scenario"] != DIFFERENCE].reset_index(drop=True)
     frontier = scenario_points[["point", "scenario", *names, "nrr_t12_window", "cs_cost"]].assign(
         on_front=pareto_front(scenario_points))
-    atomic_write_csv(frontier, out / "pareto.csv")
+    atomic_write_csv(frontier, stage / "pareto.csv")
 
     from csim.sweep.figures import save_sweep_figures
     from csim.sweep.report import write_sweep_report
 
     pair = list(heatmap) if heatmap else list(swings["parameter"][:2]) if len(swings) >= 2 else []
-    figures = save_sweep_figures(out, metric=metric, outcome=outcome, names=names, design_points=design_points,
+    figures = save_sweep_figures(stage, metric=metric, outcome=outcome, names=names, design_points=design_points,
                                  swings=swings, heatmap=pair, frontier=frontier, discovery=found,
                                  team=team, team_table=team_table)
     answers["figures"] = [p.name for p in figures]
-    write_sweep_report(out, definition, answers, indices_table, swings, team_table, figures)
-    write_json(out / "analysis.json", answers)
+    write_sweep_report(stage, definition, answers, indices_table, swings, team_table, figures)
+    write_json(stage / "analysis.json", answers)
     return answers
 
 

@@ -11,10 +11,10 @@ tables. Results come back to this process, which writes each one atomically
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Iterator
 
+from csim.engine.pool import local_pool
 from csim.sweep.spec import Sweep
 from csim.sweep.store import bind, finished, save_task, task_path
 from csim.sweep.tasks import run_task
@@ -35,50 +35,16 @@ def _serial(todo, scenarios, seed) -> Iterator[tuple[Task, dict]]:
         yield _call(task, scenarios[task[:2]], seed)
 
 
-#: Seconds between a local worker's checks that the sweep process is still alive.
-PARENT_CHECK_SECONDS = 1.0
-
-
-def _exit_with(pid: int) -> None:
-    """Worker initializer: end this worker when process ``pid`` (the sweep) is gone.
-
-    A worker forked from the fork server is not the sweep's child, so nothing else tells it that a
-    ``kill -9`` took the sweep away; without this it would run on, holding hundreds of MB.
-    """
-    import threading
-
-    def watch() -> None:
-        while True:
-            time.sleep(PARENT_CHECK_SECONDS)
-            try:
-                os.kill(pid, 0)
-            except (ProcessLookupError, PermissionError):  # gone, or its pid now another user's process
-                os._exit(1)
-
-    threading.Thread(target=watch, name="csim-parent-watch", daemon=True).start()
-
-
 def _local(todo, scenarios, seed, workers) -> Iterator[tuple[Task, dict]]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
 
-    # Workers fork from a server that has imported the engine once (no per-worker import), and
-    # live for the whole sweep: joblib's loky pool restarts a worker whose memory grew by 300 MB,
-    # which a large book's task does, and each restart re-imports everything (measured on 32 tasks:
-    # 2 workers 1.68x serial with loky, 1.81x with this pool; docs/benchmarks.md).
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
-    if method == "forkserver":
-        context.set_forkserver_preload(["csim.sweep.tasks", "csim.engine.world", "csim.metrics"])
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context,
-                               initializer=_exit_with, initargs=(os.getpid(),))
-    try:
+    # Workers fork from a server that has imported the engine once and end with the sweep, even
+    # after a kill -9 (csim.engine.pool). On an error or an interrupt the queued tasks are dropped.
+    preload = ("csim.sweep.tasks", "csim.engine.world", "csim.metrics")
+    with local_pool(min(workers, len(todo)), preload=preload) as pool:
         futures = [pool.submit(_call, task, scenarios[task[:2]], seed) for task in todo]
         for future in as_completed(futures):  # each result the moment it exists, whatever finishes first
             yield future.result()
-    finally:
-        # On an error or an interrupt do not wait for the queued tasks: drop them and go.
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _dask(todo, scenarios, seed, workers, scheduler) -> Iterator[tuple[Task, dict]]:

@@ -79,7 +79,6 @@ SCENARIO_CASES = [
     ("extends-dot", 'extends = "."\n' + scenario_text(), ["extends", "folder"]),
     ("extends-missing", 'extends = "nowhere.toml"\n' + scenario_text(), ["extends", "nowhere.toml"]),
     ("extends-number", "extends = 3\n" + scenario_text(), ["extends", "file path"]),
-    ("headcount-0-with-plays", scenario_text(tail="[cs_team]\nheadcount = 0\n" + PLAY), ["cs_team.headcount", "CSM"]),
     ("lead-shares-1.3", scenario_text(tail=SECOND_SEGMENT).replace("lead_share = 1.0", "lead_share = 0.8"),
      ["segments.lead_share", "1.3", "normalize_lead_shares"]),
     ("duplicate-segments", scenario_text(tail='[[segments]]\nname = "smb"\nlead_share = 0.0\nmrr_median = 5.0\n'
@@ -147,7 +146,7 @@ def test_bad_scenario_file_through_run(capsys, tmp_path, text, names):
                      [str(path), *names])
 
 
-@pytest.mark.parametrize("case", ["leads-1e30", "churn-effect-nan", "headcount-0-with-plays", "lead-shares-1.3",
+@pytest.mark.parametrize("case", ["leads-1e30", "churn-effect-nan", "rate-above-a-day", "lead-shares-1.3",
                                   "empty-file"])
 def test_bad_scenario_file_through_compare_and_sweep(capsys, tmp_path, previous_output, case):
     text, names = next(c[1:] for c in SCENARIO_CASES if c[0] == case)
@@ -276,6 +275,16 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(capsys, t
         main(["run", str(path), "--out", str(tmp_path / "o"), "--debug"])
 
 
+def test_a_team_of_none_with_staffed_plays_is_said(capsys, tmp_path):
+    path = tmp_path / "noteam.toml"
+    path.write_text(scenario_text(tail="[cs_team]\nheadcount = 0\n" + PLAY))
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--no-progress", "--reps", "1",
+                 "--executor", "serial"]) == 0
+    assert capsys.readouterr().err.splitlines() == [
+        f"csim: notice: {path}: cs_team.headcount: 0 CSMs and no coverage rule, so the 1 play(s) that need CSM "
+        "hours are never served (their touches expire)"]
+
+
 def test_lead_shares_are_normalised_only_when_asked_and_then_said(capsys, tmp_path):
     path = tmp_path / "shares.toml"
     path.write_text(scenario_text(top="normalize_lead_shares = true", tail=SECOND_SEGMENT)
@@ -341,3 +350,17 @@ def test_perturbed_scenarios_never_raise_a_traceback(tmp_path_factory, edits):
         assert status == 2 and len(err.getvalue().splitlines()) == 1, err.getvalue()
         assert "Traceback" not in err.getvalue()
         assert snapshot(root / "out") is None
+
+
+def test_an_output_folder_of_other_files_is_never_replaced(capsys, tmp_path):
+    """Outputs replace their folder whole: a folder holding anything but a previous csim output
+    (a project folder, the scenario's own folder) is refused before any work."""
+    path = _good(tmp_path)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "notes.txt").write_text("mine\n")
+    for command in (["run", path], ["compare", path, path], ["sweep", path, "--param", "cs_team.headcount=1,2"]):
+        assert_bad_input(capsys, [*command, "--out", project, "--no-progress"], project,
+                         [str(project), "--out", "notes.txt"])
+    assert_bad_input(capsys, ["run", path, "--out", tmp_path, "--no-progress"], tmp_path,
+                     [str(tmp_path), "--out", "holds the input"])

@@ -64,7 +64,7 @@ def scenarios(draw) -> Scenario:
     n_segments = draw(st.integers(1, 2))
     plays = draw(st.lists(st.sampled_from(PLAYS), max_size=4, unique_by=lambda p: p["touch"]))
     return Scenario.model_validate({
-        "name": "prop", "seed": draw(st.integers(0, 2**31)), "replications": 2,
+        "name": "prop", "seed": draw(st.integers(0, 2**31)), "replications": 2, "normalize_lead_shares": True,
         "horizon_months": draw(st.integers(3, 18)),
         "segments": [draw(segments(f"s{i}")) for i in range(n_segments)],
         "acquisition": {"leads_per_month": draw(st.floats(0.0, 20.0)), "lead_growth_annual": draw(st.floats(-0.5, 1.0))},
