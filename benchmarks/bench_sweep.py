@@ -20,8 +20,14 @@ median over rounds is reported.
   worker spends on anything but the task itself (start-up, shipping the scenario and the
   result, scheduling, the main process writing the task file, and on this 2-core machine the
   scheduler, nannies and client sharing the cores with the workers); reported as a share of the
-  mean task time (target < 5 % for Dask). ``dask_1_worker`` measures Dask's own per-task cost with
-  one warm worker, the other core left to the scheduler and client.
+  mean task time. ``dask_1_worker`` has one warm worker, the other core left to the scheduler and
+  client.
+* **Dask's own per-task overhead** (warm clusters; target < 5 %) = (wall × workers − Σ compute) /
+  Σ compute, where Σ compute is the time the workers spent inside tasks by Dask's own record
+  (``Client.get_task_stream``): what Dask adds to a task (scheduling, shipping the scenario and
+  the result, the client writing task files). Separately, **compute in a worker / serial** says
+  how fast the same tasks compute in a worker process against this process, which is not Dask's
+  doing but shows in the end-to-end ratio.
 * **account-years per CPU-second** of a task, from the serial run: what the cost arithmetic of a
   large sweep scales with.
 """
@@ -87,14 +93,25 @@ def main() -> None:
         tables[name] = results_table(out)
         print(f"{name:14s} {n} tasks in {timings[name]:.1f} s", flush=True)
 
+    import dask
     from dask.distributed import Client, LocalCluster
 
+    from csim.engine.runner import local_worker_environ
+
     def standing_cluster(workers):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               host="127.0.0.1")
-        with Client(cluster) as client:
-            client.run(lambda: __import__("csim.sweep.tasks") and None)
-        return cluster
+        # Workers as csim starts them (csim.engine.runner.dask_client), with csim imported.
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": local_worker_environ()}):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, host="127.0.0.1")
+        client = Client(cluster)
+        client.run(lambda: __import__("csim.sweep.tasks") and None)
+        client.get_task_stream()  # starts the scheduler's record of task start and stop times
+        return cluster, client
+
+    def compute_seconds(client) -> float:
+        """Seconds the workers spent inside the tasks (Dask's own record of each task's compute)."""
+        return sum(ss["stop"] - ss["start"] for task in client.get_task_stream()
+                   for ss in task["startstops"] if ss["action"] == "compute")
 
     try:
         for r in range(args.repeat):
@@ -108,8 +125,10 @@ def main() -> None:
             # as a standing cluster is. With one worker the scheduler, nanny and client have the
             # other core to themselves: wall - serial is then Dask's own per-task cost.
             for name, workers in (("dask_warm", args.workers), ("dask_1_worker", 1)):
-                with standing_cluster(workers) as cluster:
+                cluster, client = standing_cluster(workers)
+                with cluster, client:
                     timed(timings, name, executor="dask", scheduler=cluster.scheduler_address)
+                    timings[f"{name}_compute"] = compute_seconds(client)
             rounds.append(timings)
         for name in tables:
             pd.testing.assert_frame_equal(tables["serial"], tables[name], check_exact=True)
@@ -132,6 +151,14 @@ def main() -> None:
         result[f"{name}_s"] = [t[name] for t in measured]
         result[f"{name}_speedup"] = median([t["serial"] / t[name] for t in measured])
         result[f"{name}_overhead_share"] = median([(t[name] * workers - t["serial"]) / t["serial"] for t in measured])
+        if f"{name}_compute" in measured[0]:
+            # Dask's own per-task cost: worker time not spent inside a task (scheduling, shipping
+            # the scenario and the result, the client writing task files), against the task time
+            # measured in the same workers; and how fast the same tasks compute in a worker
+            # process against the serial run in this one.
+            result[f"{name}_dask_overhead_share"] = median(
+                [(t[name] * workers - t[f"{name}_compute"]) / t[f"{name}_compute"] for t in measured])
+            result[f"{name}_compute_vs_serial"] = median([t[f"{name}_compute"] / t["serial"] for t in measured])
     # The arithmetic of a large sweep: 1,000 points × 10 replications × 2 scenarios of a
     # 100,000-account book for 5 years, at this machine's account-years per CPU-second.
     big_task = 100_000 * 5 / result["account_years_per_cpu_s"]

@@ -113,7 +113,7 @@ def compare_command(args: argparse.Namespace) -> int:
             p = d.get("p_beats", {}).get("probability", float("nan"))
             print(f"  {m['label']}: {label} − {reference} = {format_difference(d['mean'], m['unit'])} "
                   f"[{format_difference(d['ci_low'], m['unit'])}, {format_difference(d['ci_high'], m['unit'])}], "
-                  f"P({label} better) = {p:.2f}")
+                  f"P({label} better) = {f'{p:.2f}' if p == p else 'n/a'}")
     print(f"report: {out / 'report.md'}")
     sys.stdout.flush()
     return 0

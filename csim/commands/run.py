@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -60,9 +61,14 @@ def run_command(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     m = summary["metrics"]
 
+    def number(value, scale: float, fmt: str) -> str:
+        # Undefined (a 3-month run has no 12-month NRR; one replication no interval) reads "n/a".
+        return fmt.format(value * scale) if isinstance(value, (int, float)) and math.isfinite(value) else "n/a"
+
     def line(name: str, scale: float = 1.0, fmt: str = "{:,.0f}") -> str:
         x = m[name]
-        return f"{fmt.format(x['mean'] * scale)} [{fmt.format(x['ci_low'] * scale)}, {fmt.format(x['ci_high'] * scale)}]"
+        return (f"{number(x['mean'], scale, fmt)} [{number(x['ci_low'], scale, fmt)}, "
+                f"{number(x['ci_high'], scale, fmt)}]")
 
     changed = f" with {', '.join(args.overrides)}" if args.overrides else ""
     print(f"{scenario.name}{changed}: {reps} replication(s) × {scenario.horizon_months} months in {elapsed:.1f} s")

@@ -88,6 +88,10 @@ def run_sweep(sweep: Sweep, out: str | os.PathLike, *, executor: str = "local", 
     out = Path(out)
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; one of {EXECUTORS}")
+    if executor == "dask" and scheduler is not None:
+        from csim.engine.runner import check_scheduler
+
+        check_scheduler(scheduler)  # before the directory is bound: a wrong address writes nothing
     resumed = bind(out, sweep.definition(), list(sweep.points))
     done = finished(out)
     tasks = sweep.tasks()

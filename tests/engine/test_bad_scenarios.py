@@ -364,3 +364,15 @@ def test_an_output_folder_of_other_files_is_never_replaced(capsys, tmp_path):
                          [str(project), "--out", "notes.txt"])
     assert_bad_input(capsys, ["run", path, "--out", tmp_path, "--no-progress"], tmp_path,
                      [str(tmp_path), "--out", "holds the input"])
+
+
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_a_dask_scheduler_that_does_not_answer(capsys, tmp_path, monkeypatch, command):
+    import csim.engine.runner
+
+    monkeypatch.setattr(csim.engine.runner, "SCHEDULER_TIMEOUT_SECONDS", 1)
+    path = _good(tmp_path)
+    extra = ["--param", "cs_team.headcount=1,2"] if command == "sweep" else []
+    assert_bad_input(capsys, [command, path, *extra, "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9",
+                              "--out", tmp_path / "out", "--no-progress"], tmp_path / "out",
+                     ["tcp://127.0.0.1:9", "--scheduler", "no Dask scheduler answers"])
