@@ -159,6 +159,10 @@ def sweep_command(args: argparse.Namespace) -> int:
         key = (exc.where or "").removeprefix("--param ")
         if key in from_file:
             raise InputError(path, f"sweep.params.{key}", exc.problem) from None
+        option = (exc.where or "").removeprefix("--")
+        if option in ("design", "points", "reps", "seed", "versus") and getattr(args, option) is None \
+                and option in spec:
+            raise InputError(path, f"sweep.{option}", exc.problem) from None
         raise
     metric = pick("metric") or DEFAULT_METRIC
     check_options(path, sweep.names, metric, heatmap)

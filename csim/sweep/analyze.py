@@ -124,6 +124,7 @@ def analyze(out: str | os.PathLike, metric: str = DEFAULT_METRIC, *, heatmap: tu
         Refuse a sweep with unfinished tasks (default); False analyses what is there.
     """
     out = Path(out)
+    read_definition(out)  # not a sweep folder: say so before anything is written
     # Everything is built in a hidden folder and moved in at the end (one rename per file), so a
     # failure leaves the previous analysis whole rather than half replaced.
     stage = out / ".analysis-new"

@@ -327,7 +327,7 @@ def build_sweep(base_path: str | Path, params: Sequence[str], *, versus_path: st
     if design is None:
         design = "lhs" if any(p.is_range for p in swept) else "grid"
     if design not in DESIGNS:
-        raise InputError(base_path, "--design", f"must be one of {', '.join(DESIGNS)}")
+        raise InputError(base_path, "--design", f"must be one of {', '.join(DESIGNS)}, got {design!r}")
     if design in ("sobol", "morris") and not swept:
         raise InputError(base_path, "--design", f"a {design} design needs at least one swept parameter")
     size = DEFAULT_POINTS[design] if points is None else int(points)

@@ -376,3 +376,60 @@ def test_a_dask_scheduler_that_does_not_answer(capsys, tmp_path, monkeypatch, co
     assert_bad_input(capsys, [command, path, *extra, "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9",
                               "--out", tmp_path / "out", "--no-progress"], tmp_path / "out",
                      ["tcp://127.0.0.1:9", "--scheduler", "no Dask scheduler answers"])
+
+
+#: (id, [sweep] table text, names): sweep files through ``csim sweep SWEEP.toml``.
+SWEEP_FILE_CASES = [
+    ("not-a-table", 'sweep = 3\n', ["sweep", "must be a table"]),
+    ("unknown-key", '[sweep]\nbase = "good.toml"\ncolour = "red"\n', ["sweep.colour", "unknown key"]),
+    ("no-base", '[sweep]\nreps = 2\n', ["sweep.base", "missing"]),
+    ("base-missing-file", '[sweep]\nbase = "nowhere.toml"\n[sweep.params]\n"cs_team.headcount" = "1:3"\n',
+     ["nowhere.toml", "no such"]),
+    ("base-not-a-string", '[sweep]\nbase = 3\n', ["sweep.base", "file path"]),
+    ("params-not-a-table", '[sweep]\nbase = "good.toml"\nparams = 3\n', ["sweep.params"]),
+    ("param-wrong-type", '[sweep]\nbase = "good.toml"\n[sweep.params]\n"cs_team.headcount" = true\n',
+     ["sweep.params.cs_team.headcount"]),
+    ("param-nan", '[sweep]\nbase = "good.toml"\n[sweep.params]\n"cs_team.headcount" = "nan"\n',
+     ["cs_team.headcount"]),
+    ("reps-not-int", '[sweep]\nbase = "good.toml"\nreps = "two"\n[sweep.params]\n"cs_team.headcount" = "1:3"\n',
+     ["sweep.reps", "integer"]),
+    ("design-unknown", '[sweep]\nbase = "good.toml"\ndesign = "random"\n[sweep.params]\n"cs_team.headcount" = "1:3"\n',
+     ["sweep.design", "random"]),
+    ("toml-syntax", '[sweep\nbase = "good.toml"\n', ["TOML syntax error"]),
+]
+
+
+@pytest.mark.parametrize(("text", "names"), [c[1:] for c in SWEEP_FILE_CASES], ids=[c[0] for c in SWEEP_FILE_CASES])
+def test_bad_sweep_file(capsys, tmp_path, previous_output, text, names):
+    _good(tmp_path)
+    path = tmp_path / "sweep.toml"
+    path.write_text(text)
+    assert_bad_input(capsys, ["sweep", path, "--out", previous_output, "--no-progress"], previous_output, names)
+
+
+def test_sweep_analyze_of_a_folder_that_is_not_a_sweep(capsys, tmp_path, previous_output):
+    assert_bad_input(capsys, ["sweep", "analyze", previous_output], previous_output,
+                     [str(previous_output), "not a sweep directory"])
+    assert_bad_input(capsys, ["sweep", "analyze", tmp_path / "nowhere"], tmp_path / "nowhere", ["not a sweep directory"])
+
+
+#: (id, extra argv after two scenarios, names): more of csim compare's routes.
+COMPARE_CASES = [
+    ("bad-override", ["--set", "segments.smb.annual_churn=1.5"], ["segments[0:smb].annual_churn"]),
+    ("override-nan", ["--set", "acquisition.leads_per_month=nan"], ["acquisition.leads_per_month", "is NaN"]),
+    ("horizons-differ", ["OTHER"], ["horizon_months", "differ"]),
+    ("missing-scenario", ["MISSING"], ["missing.toml", "no such"]),
+    ("workers-0", ["--workers", "0"], ["--workers"]),
+    ("seed-negative", ["--seed", "-3"], ["--seed"]),
+]
+
+
+@pytest.mark.parametrize(("extra", "names"), [c[1:] for c in COMPARE_CASES], ids=[c[0] for c in COMPARE_CASES])
+def test_bad_compare(capsys, tmp_path, previous_output, extra, names):
+    path = _good(tmp_path)
+    other = tmp_path / "other.toml"
+    other.write_text(scenario_text().replace("horizon_months = 3", "horizon_months = 4"))
+    words = [str(other) if a == "OTHER" else str(tmp_path / "missing.toml") if a == "MISSING" else a for a in extra]
+    scenarios = [path] + ([] if words and words[0].endswith(".toml") else [path])
+    assert_bad_input(capsys, ["compare", *scenarios, *words, "--out", previous_output, "--no-progress"],
+                     previous_output, names)
