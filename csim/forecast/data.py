@@ -454,6 +454,24 @@ def _has_digit(text) -> bool:
     return any(ch.isdigit() for ch in str(text))
 
 
+#: Header words that name a column of cohort labels, not counts.
+_LABEL_WORDS = ("cohort", "year", "month", "quarter", "date", "label", "name", "start", "signup", "acquired")
+
+
+def _looks_like_years(values: pd.Series, header) -> bool:
+    """A first column of acquisition years (2019, 2020, …) or one whose header names a cohort.
+
+    Year labels are numbers, so they would otherwise pass for period-0 counts: distinct whole
+    numbers between 1900 and 2100 are taken as years (a survivor table whose period-0 counts all
+    fall in that range and differ is not told apart; name the column "cohort" to be sure).
+    """
+    if any(word in str(header).lower() for word in _LABEL_WORDS):
+        return True
+    values = values.dropna().to_numpy(dtype=float)
+    return bool(len(values)) and bool(np.all(values == np.round(values))) and bool(
+        np.all((values >= 1900) & (values <= 2100))) and len(set(values)) == len(values)
+
+
 def load_cohort_table(path) -> tuple[list[str], list[list[float]]]:
     """Read a survivor table: one row per cohort, columns = periods 0, 1, 2, … .
 
@@ -470,7 +488,8 @@ def load_cohort_table(path) -> tuple[list[str], list[list[float]]]:
     blank = _blank(frame[first])
     text_cells = int((numbers.isna().to_numpy() & ~blank).sum())
     label_header = not _has_digit(first) and len(frame.columns) > 1 and all(_has_digit(c) for c in frame.columns[1:])
-    label_column = first if (text_cells * 2 >= (~blank).sum() and text_cells) or label_header else None
+    label_column = first if (text_cells * 2 >= (~blank).sum() and text_cells) or label_header \
+        or _looks_like_years(numbers[~blank], first) else None
     count_columns = [c for c in frame.columns if c != label_column]
     if len(count_columns) < 2:
         raise InputError(path, None, "needs survivor counts for at least periods 0 and 1 (two count columns "
