@@ -22,6 +22,7 @@ def run_scenario(scenario: Scenario, reps: int | None = None, seed: int | None =
 
     The library form of ``csim run`` (``csim.run_scenario``). ``reps`` and ``seed`` default to the
     scenario's. Writes ``summary.json``, ``monthly.csv``, ``events.parquet``, ``accounts.parquet``,
+    ``ledger.csv`` (:mod:`csim.ledger`),
     the cohort retention tables, the figures, ``report.md`` and ``scenario.json`` (a scenario file
     that reproduces the run: ``csim run out/scenario.json``). The files appear together at the end
     or not at all; each replication is checkpointed meanwhile (a rerun resumes; see
@@ -33,6 +34,7 @@ def run_scenario(scenario: Scenario, reps: int | None = None, seed: int | None =
     seed = scenario.seed if seed is None else int(seed)
     from csim.engine.runner import simulate
     from csim.io import atomic_write_csv, atomic_write_text, checkpointed_output
+    from csim.ledger import ledger_table
     from csim.metrics import check_mrr_bridge, cohort_retention, monthly, summary as summarise
     from csim.plots import save_run_figures
     from csim.provenance import run_provenance, write_json
@@ -52,6 +54,8 @@ def run_scenario(scenario: Scenario, reps: int | None = None, seed: int | None =
             atomic_write_csv(cohort_retention(records, value=value), staging / f"cohort_retention_{value}.csv", index=True)
         write_parquet(records, "events", staging / "events.parquet")
         write_parquet(records, "accounts", staging / "accounts.parquet")
+        # The history in the schema of a billing export: what a company's own ledger looks like.
+        atomic_write_csv(ledger_table(records), staging / "ledger.csv")
         figures = save_run_figures(table, staging)
         write_run_report(staging, result, figures, provenance)
         write_json(staging / "summary.json", result)

@@ -12,7 +12,7 @@ from csim.cli import main
 from tests.engine.scenarios import TINY_TOML
 
 SETS = ("--set", "cs_team.headcount=4", "--set", "segments.smb.annual_churn=0.2")
-FILES = ("summary.json", "monthly.csv", "events.parquet", "accounts.parquet", "report.md", "scenario.json",
+FILES = ("summary.json", "monthly.csv", "events.parquet", "accounts.parquet", "ledger.csv", "report.md", "scenario.json",
          "mrr.png", "mrr_movements.png", "customers.png", "nrr.png")
 
 
@@ -150,3 +150,20 @@ def test_output_files_follow_the_umask(tmp_path, first_run):
     modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "o").iterdir()}
     assert set(modes.values()) == {0o644}, modes
     assert (tmp_path / "o").stat().st_mode & 0o777 == 0o755
+
+
+def test_the_ledger_reproduces_the_mrr_path(first_run):
+    """ledger.csv summed over the periods active at each month end is monthly.csv's MRR, to the cent."""
+    from csim.ledger import LEDGER_COLUMNS, monthly_mrr_from_ledger
+
+    _, _, out = first_run
+    ledger = pd.read_csv(out / "ledger.csv")
+    assert tuple(ledger.columns) == LEDGER_COLUMNS
+    table = pd.read_csv(out / "monthly.csv").sort_values(["replication", "month"])
+    rebuilt = monthly_mrr_from_ledger(ledger, int(table["month"].max()) + 1)
+    assert (rebuilt["mrr"].to_numpy() - table["mrr"].to_numpy()).__abs__().max() < 0.005
+    # Running periods have no end date; ended ones end on or after their start.
+    running = ledger["end_date"].isna()
+    assert running.sum() == ledger.loc[running, "customer_id"].groupby(ledger["replication"]).nunique().sum()
+    ended = ledger[~running]
+    assert (pd.to_datetime(ended["end_date"]) >= pd.to_datetime(ended["start_date"])).all()
