@@ -28,6 +28,7 @@ SUBCOMMAND_MODULES = (
     "csim.commands.compare",
     "csim.commands.sweep",
     "csim.forecast.cli",
+    "csim.commands.ledger",
 )
 
 
