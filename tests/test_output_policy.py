@@ -1,6 +1,6 @@
 """One output policy for every command: strict JSON, ordinary file modes, whole or nothing.
 
-``csim run``, ``compare``, ``sweep`` and ``forecast`` each run once on small inputs (under umask
+``csim run``, ``compare``, ``sweep``, ``forecast`` and ``ledger metrics`` each run once on small inputs (under umask
 022); then every JSON file they wrote must parse as strict JSON (no ``NaN``/``Infinity``
 tokens), every file must be 0644, no staging folder or checkpoint may be left behind, and a
 failure late in a command (while drawing its figures) must leave the previous output folder
@@ -39,7 +39,7 @@ def outputs(tmp_path_factory) -> dict[str, Path]:
     table = pd.DataFrame({"tenure": rng.exponential(10.0, n).round(2) + 0.1, "churned": rng.integers(0, 2, n),
                           "size": rng.choice(["small", "large"], n)})
     table.to_csv(root / "customers.csv", index=False)
-    out = {name: root / name for name in ("run", "compare", "sweep", "forecast", "cohort")}
+    out = {name: root / name for name in ("run", "compare", "sweep", "forecast", "cohort", "ledger")}
     old = os.umask(0o022)
     try:
         commands = [
@@ -48,10 +48,14 @@ def outputs(tmp_path_factory) -> dict[str, Path]:
             ["sweep", scenario, "--param", "cs_team.headcount=1,2", "--reps", "2", "--executor", "serial"],
             ["forecast", root / "customers.csv", "--duration", "tenure", "--event", "churned", "--draws", "200"],
             ["forecast", "--survivors", "1000,869,743,653,593,551", "--horizon", "6", "--draws", "200"],
+            ["ledger", "metrics", root / "ledger.csv"],
         ]
         for name, argv in zip(out, commands):
+            if name == "ledger":  # the run's own history, read back as a company's ledger
+                pd.read_csv(out["run"] / "ledger.csv").drop(columns=["replication"]).to_csv(root / "ledger.csv",
+                                                                                           index=False)
             status = main([str(a) for a in argv] + ["--out", str(out[name])]
-                          + ([] if name in ("forecast", "cohort") else ["--no-progress"]))
+                          + ([] if name in ("forecast", "cohort", "ledger") else ["--no-progress"]))
             assert status == 0, name
     finally:
         os.umask(old)
