@@ -26,7 +26,7 @@ import pandas as pd
 from csim.records import CHANNELS, EVENT_KINDS, MONTH_DAYS, STAGES, Records
 
 __all__ = ["LEDGER_COLUMNS", "DEFAULT_ORIGIN", "ledger_table", "monthly_mrr_from_ledger", "parse_column_map",
-           "read_ledger", "ledger_records", "mark_unknown"]
+           "read_ledger", "ledger_records", "mark_unknown", "segment_records"]
 
 #: Columns of ``ledger.csv``, in order.
 LEDGER_COLUMNS = ("replication", "customer_id", "subscription_id", "start_date", "end_date", "monthly_amount",
@@ -326,3 +326,16 @@ def mark_unknown(result: dict, has_channel: bool) -> None:
         reason = ("a ledger has no channel column" if name == "referral_share"
                   else "not in a ledger (acquisition spend and CS effort are not billing data)")
         result.setdefault("nan_reasons", {})[name] = [reason]
+
+
+def segment_records(records: Records) -> dict[str, Records]:
+    """The records of each segment alone (accounts and their events), to measure segments apart."""
+    from dataclasses import replace
+
+    out = {}
+    for code, name in enumerate(records.segments):
+        keep_events = records.events["segment"] == code
+        keep_accounts = records.accounts["segment"] == code
+        out[name] = replace(records, events={k: v[keep_events] for k, v in records.events.items()},
+                            accounts={k: v[keep_accounts] for k, v in records.accounts.items()})
+    return out

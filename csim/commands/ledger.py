@@ -13,7 +13,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="csim ledger metrics LEDGER --out DIR: read a billing export (one row per subscription period: "
                     "customer_id, start_date, end_date, monthly_amount; optional subscription_id, segment, plan, "
                     "channel, currency) and write the metrics csim run writes for a simulated history - "
-                    "monthly.csv (MRR and the five movements, bridge exact; NRR, GRR, logo churn), cohort "
+                    "monthly.csv (MRR and the five movements, bridge exact; NRR, GRR, logo churn) and "
+                    "monthly_by_segment.csv, cohort "
                     "retention tables, figures, summary.json and report.md - computed by the same code.")
     parser.add_argument("action", choices=("metrics",), help="what to do with the ledger (metrics: its history)")
     parser.add_argument("ledger", help="ledger file (CSV or Parquet)")
@@ -34,7 +35,7 @@ def ledger_command(args: argparse.Namespace) -> int:
 
     from csim.errors import InputError
     from csim.io import atomic_write_csv, check_output_dir, staged_output
-    from csim.ledger import ledger_records, mark_unknown, parse_column_map, read_ledger
+    from csim.ledger import ledger_records, mark_unknown, parse_column_map, read_ledger, segment_records
     from csim.metrics import check_mrr_bridge, cohort_retention, monthly, summary as summarise
     from csim.plots import save_run_figures
     from csim.provenance import write_json
@@ -60,6 +61,10 @@ def ledger_command(args: argparse.Namespace) -> int:
     result["provenance"] = provenance
     with staged_output(args.out) as staging:
         atomic_write_csv(table, staging / "monthly.csv")
+        if len(records.segments) > 1:
+            atomic_write_csv(pd.concat([monthly(part).assign(segment=name)
+                                        for name, part in segment_records(records).items()], ignore_index=True),
+                             staging / "monthly_by_segment.csv")
         for value in ("logos", "revenue"):
             atomic_write_csv(cohort_retention(records, value=value), staging / f"cohort_retention_{value}.csv",
                              index=True)

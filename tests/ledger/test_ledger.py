@@ -58,6 +58,11 @@ def test_the_messy_ledger_with_bad_rows_skipped_and_counted(tmp_path, capsys):
     assert by_month.loc[6, "expansion"] == 60 and by_month.loc[5, "reactivation"] == 300
     assert by_month.loc[3, "churn"] == 300 and by_month.loc[4, "contraction"] == 30 and by_month.loc[8, "churn"] == 60
     assert by_month.loc[11, "mrr"] == 180 + 300 + 1000
+    by_segment = pd.read_csv(out / "monthly_by_segment.csv")
+    last = by_segment[by_segment["month"] == 11].set_index("segment")["mrr"].to_dict()
+    assert last == {"enterprise": 1000, "mid": 300, "smb": 180}
+    for _, part in by_segment.groupby("segment"):
+        check_mrr_bridge(part)
     assert summary["metrics"]["cac"]["mean"] is None  # not in a ledger: null, with its reason
     assert "not in a ledger" in summary["nan_reasons"]["cac"][0]
 
