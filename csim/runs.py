@@ -22,7 +22,7 @@ def run_scenario(scenario: Scenario, reps: int | None = None, seed: int | None =
 
     The library form of ``csim run`` (``csim.run_scenario``). ``reps`` and ``seed`` default to the
     scenario's. Writes ``summary.json``, ``monthly.csv``, ``events.parquet``, ``accounts.parquet``,
-    ``ledger.csv`` (:mod:`csim.ledger`),
+    ``ledger.csv`` (:mod:`csim.ledger`), ``report.html`` (:mod:`csim.html_report`),
     the cohort retention tables, the figures, ``report.md`` and ``scenario.json`` (a scenario file
     that reproduces the run: ``csim run out/scenario.json``). The files appear together at the end
     or not at all; each replication is checkpointed meanwhile (a rerun resumes; see
@@ -34,6 +34,7 @@ def run_scenario(scenario: Scenario, reps: int | None = None, seed: int | None =
     seed = scenario.seed if seed is None else int(seed)
     from csim.engine.runner import simulate
     from csim.io import atomic_write_csv, atomic_write_text, checkpointed_output
+    from csim.html_report import write_html_report
     from csim.ledger import ledger_table
     from csim.metrics import check_mrr_bridge, cohort_retention, monthly, summary as summarise
     from csim.plots import save_run_figures
@@ -62,4 +63,5 @@ def run_scenario(scenario: Scenario, reps: int | None = None, seed: int | None =
         # The seed and replications of this run, so that the file alone reproduces it.
         reproducible = scenario.model_copy(update={"seed": seed, "replications": reps})
         atomic_write_text(staging / "scenario.json", reproducible.model_dump_json(indent=2) + "\n")
+        write_html_report(staging)
     return result

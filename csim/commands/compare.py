@@ -14,7 +14,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "compare", help="compare scenario files on common random numbers",
         description="Simulate every SCENARIO on the same replication seeds and write comparison.json "
                     "(means, paired differences against the first scenario, variance bought by common random "
-                    "numbers), survival.json, figures and report.md into --out.")
+                    "numbers), survival.json, figures, report.md and report.html into --out.")
     parser.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                         help="scenario TOML files; the first is the reference of every difference")
     parser.add_argument("--reps", type=int, default=None,
@@ -114,6 +114,6 @@ def compare_command(args: argparse.Namespace) -> int:
             print(f"  {m['label']}: {label} − {reference} = {format_difference(d['mean'], m['unit'])} "
                   f"[{format_difference(d['ci_low'], m['unit'])}, {format_difference(d['ci_high'], m['unit'])}], "
                   f"P({label} better) = {f'{p:.2f}' if p == p else 'n/a'}")
-    print(f"report: {out / 'report.md'}")
+    print(f"report: {out / 'report.html'}")
     sys.stdout.flush()
     return 0

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "channel, currency) and write the metrics csim run writes for a simulated history - "
                     "monthly.csv (MRR and the five movements, bridge exact; NRR, GRR, logo churn) and "
                     "monthly_by_segment.csv, cohort "
-                    "retention tables, figures, summary.json and report.md - computed by the same code.")
+                    "retention tables, figures, summary.json, report.md and report.html - computed by the same code.")
     parser.add_argument("action", choices=("metrics",), help="what to do with the ledger (metrics: its history)")
     parser.add_argument("ledger", help="ledger file (CSV or Parquet)")
     parser.add_argument("--out", required=True,
@@ -34,6 +34,7 @@ def ledger_command(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from csim.errors import InputError
+    from csim.html_report import write_html_report
     from csim.io import atomic_write_csv, check_output_dir, staged_output
     from csim.ledger import ledger_records, mark_unknown, parse_column_map, read_ledger, segment_records
     from csim.metrics import check_mrr_bridge, cohort_retention, monthly, summary as summarise
@@ -71,10 +72,11 @@ def ledger_command(args: argparse.Namespace) -> int:
         figures = save_run_figures(table, staging)
         write_run_report(staging, result, figures, provenance)
         write_json(staging / "summary.json", result)
+        write_html_report(staging)
     skipped = f", {read['skipped']} skipped ({read['first_skipped']})" if read["skipped"] else ""
     last = table.iloc[-1]
     print(f"{args.ledger}: {read['rows']} rows{skipped}, {provenance['customers']} customers over "
           f"{records.horizon_months} months; MRR at the end {last['mrr']:,.2f}")
-    print(f"report: {Path(args.out) / 'report.md'}")
+    print(f"report: {Path(args.out) / 'report.html'}")
     sys.stdout.flush()
     return 0

@@ -13,7 +13,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "run", help="simulate a scenario file",
         description="Simulate SCENARIO and write summary.json, monthly.csv, events.parquet, accounts.parquet, "
-                    "figures and report.md into --out.")
+                    "figures, report.md and report.html into --out.")
     parser.add_argument("scenario", help="scenario TOML file")
     parser.add_argument("--reps", type=int, default=None, help="replications (default: the scenario's)")
     parser.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's)")
@@ -77,6 +77,6 @@ def run_command(args: argparse.Namespace) -> int:
     print(f"  NRR (trailing-12-month cohort, mean of the last 12 months) {line('nrr_t12_window', 100, '{:.1f}')} %")
     print(f"  GRR (trailing-12-month cohort, mean of the last 12 months) {line('grr_t12_window', 100, '{:.1f}')} %")
     print(f"  logo churn per year {line('logo_churn_annual', 100, '{:.1f}')} %")
-    print(f"report: {out / 'report.md'}")
+    print(f"report: {out / 'report.html'}")
     sys.stdout.flush()
     return 0

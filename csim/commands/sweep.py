@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
               "       csim sweep SWEEP.toml --out DIR [options]\n"
               "       csim sweep analyze DIR [--metric NAME] [--heatmap A,B]",
         description="Run every point of a design over scenario parameters, each replication on the same seeds, "
-                    "and write results.parquet, points.csv, sensitivity indices, figures and report.md into --out. "
+                    "and write results.parquet, points.csv, sensitivity indices, figures, report.md and report.html into --out. "
                     "Rerunning the same command resumes. 'csim sweep analyze DIR' rebuilds the analysis.")
     parser.add_argument("target", nargs="+", metavar="BASE.toml | SWEEP.toml | analyze DIR",
                         help="the base scenario, a sweep file with a [sweep] table, or 'analyze DIR'")
@@ -139,7 +139,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         answers = analyze(target[1], args.metric or DEFAULT_METRIC, heatmap=heatmap)
         print(f"analysed {answers['n_points']} points in {time.perf_counter() - started:.1f} s")
         print(answer_paragraph(answers).replace("**", ""))
-        print(f"report: {Path(target[1]) / 'report.md'}")
+        print(f"report: {Path(target[1]) / 'report.html'}")
         return 0
     if len(target) != 1:
         raise InputError("csim sweep", None, f"expected one BASE.toml or SWEEP.toml, got {len(target)} paths")
@@ -186,6 +186,6 @@ def sweep_command(args: argparse.Namespace) -> int:
           f"in {elapsed:.1f} s ({args.executor})")
     answers = analyze(args.out, metric, heatmap=heatmap)
     print(answer_paragraph(answers).replace("**", ""))
-    print(f"report: {Path(args.out) / 'report.md'}")
+    print(f"report: {Path(args.out) / 'report.html'}")
     sys.stdout.flush()
     return 0

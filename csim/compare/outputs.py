@@ -158,6 +158,9 @@ def _compare(scenarios, reps, seed, out: Path, checkpoints: Path, *, sources, ex
         "timing_seconds": timing,
     }
     write_json(out / "comparison.json", result)
+    from csim.html_report import write_html_report
+
+    write_html_report(out)
     return result
 
 

@@ -223,6 +223,9 @@ def _analyze(out: Path, stage: Path, metric: str, heatmap, complete: bool) -> di
     answers["figures"] = [p.name for p in figures]
     write_sweep_report(stage, definition, answers, indices_table, swings, team_table, figures)
     write_json(stage / "analysis.json", answers)
+    from csim.html_report import write_html_report
+
+    write_html_report(stage)
     return answers
 
 
