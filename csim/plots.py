@@ -18,16 +18,37 @@ import pandas as pd
 from csim.io import atomic_path
 from csim.metrics.intervals import t_interval_by
 
-__all__ = ["plot_mrr", "plot_mrr_waterfall", "plot_customers", "plot_nrr", "save_run_figures", "save_drawings", "RUN_FIGURES"]
+__all__ = ["plot_mrr", "plot_mrr_waterfall", "plot_customers", "plot_nrr", "save_run_figures", "save_drawings", "RUN_FIGURES",
+           "money_ticks", "count_ticks"]
 
-# Colours per MRR movement, gains in greens/blue, losses in oranges/red.
+# Colours per MRR movement from the Okabe-Ito palette (distinct under the common colour-vision
+# deficiencies): gains green and blues, losses orange and vermilion; hatches tell them apart in grey.
 MOVEMENT_COLOURS = {
-    "new": "#2b8a3e",
-    "expansion": "#74b816",
-    "reactivation": "#1c7ed6",
-    "contraction": "#f08c00",
-    "churn": "#e03131",
+    "new": "#009E73",
+    "expansion": "#56B4E9",
+    "reactivation": "#0072B2",
+    "contraction": "#E69F00",
+    "churn": "#D55E00",
 }
+MOVEMENT_HATCHES = {"new": "", "expansion": "..", "reactivation": "//", "contraction": "\\\\", "churn": ""}
+#: NRR and GRR lines (Okabe-Ito blue and vermilion).
+NRR_COLOUR, GRR_COLOUR = "#0072B2", "#D55E00"
+
+
+def money_ticks(axis) -> None:
+    """Money on an axis as 950, 12k, 1.2M (no offset like ``1e7`` above the axis)."""
+    def label(value, _):
+        size = abs(value)
+        for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if size >= limit:
+                return f"{value / limit:,.3g}{suffix}"
+        return f"{value:,.0f}"
+    axis.set_major_formatter(label)
+
+
+def count_ticks(axis) -> None:
+    """Counts with thousands separators (1,250 rather than 1250)."""
+    axis.set_major_formatter(lambda value, _: f"{value:,.0f}")
 
 
 def axes_or_new(ax=None):
@@ -50,34 +71,39 @@ def _no_data(ax, title: str):
 
 
 def plot_mean_and_band(ax, monthly: pd.DataFrame, column: str, label: str, colour: str | None = None,
-                       band: bool = True, band_label: bool = True):
+                       band: bool = True, band_label: bool = True, clip: tuple[float | None, float | None] = (None, None)):
     """Draw the mean of ``column`` per month over replications, with its 95 % t-interval shaded.
 
-    ``monthly`` needs ``month``, ``replication`` and ``column``; returns the mean's line.
+    ``monthly`` needs ``month``, ``replication`` and ``column``; returns the mean's line. ``clip``
+    keeps the band inside the quantity's range (a wait is never below 0 days, a utilisation never
+    above 100 %): a t-interval of a bounded quantity can reach past its bounds.
     """
     stats = t_interval_by(monthly, "month", column)
     (line,) = ax.plot(stats.index, stats["mean"], label=label, color=colour)
     if band and stats["n"].max() >= 2:
-        ax.fill_between(stats.index, stats["low"], stats["high"], color=line.get_color(), alpha=0.2, linewidth=0,
+        low, high = stats["low"].clip(*clip), stats["high"].clip(*clip)
+        ax.fill_between(stats.index, low, high, color=line.get_color(), alpha=0.2, linewidth=0,
                         label="95 % interval of the mean" if band_label else "_nolegend_")
     return line
 
 
-def _level(monthly: pd.DataFrame, ax, column: str, what: str, title: str, ylabel: str):
+def _level(monthly: pd.DataFrame, ax, column: str, what: str, title: str, ylabel: str, ticks=count_ticks):
     """A month-end level over months: mean line and band, axis from zero."""
     ax = axes_or_new(ax)
     if monthly.empty:
         return _no_data(ax, title)
-    plot_mean_and_band(ax, monthly, column, f"{what}, mean of {_replications(monthly)} replication(s)")
+    plot_mean_and_band(ax, monthly, column, f"{what}, mean of {_replications(monthly)} replication(s)",
+                       clip=(0, None))
     ax.set(title=title, xlabel="month", ylabel=ylabel)
     ax.set_ylim(bottom=0)
-    ax.legend(loc="best", fontsize="small")
+    ticks(ax.yaxis)
+    ax.legend(loc="lower right", fontsize="small")
     return ax
 
 
 def plot_mrr(monthly: pd.DataFrame, ax=None):
     """MRR at month end (currency/month) by month: mean over replications and its 95 % band."""
-    return _level(monthly, ax, "mrr", "MRR", "Monthly recurring revenue", "MRR (currency/month)")
+    return _level(monthly, ax, "mrr", "MRR", "Monthly recurring revenue", "MRR (currency/month)", money_ticks)
 
 
 def plot_customers(monthly: pd.DataFrame, ax=None):
@@ -99,18 +125,23 @@ def plot_mrr_waterfall(monthly: pd.DataFrame, ax=None):
     months = means.index.to_numpy()
     up = np.zeros(len(months))
     down = np.zeros(len(months))
-    for name, colour in MOVEMENT_COLOURS.items():
+    # Reactivation first, next to the axis, so a thin layer is not lost on top of the new MRR.
+    for name in ("reactivation", "new", "expansion", "contraction", "churn"):
+        colour, hatch = MOVEMENT_COLOURS[name], MOVEMENT_HATCHES[name]
         amount = means[name].to_numpy()
         if name in ("contraction", "churn"):
-            ax.bar(months, -amount, bottom=down, color=colour, label=name, width=0.85)
+            ax.bar(months, -amount, bottom=down, color=colour, label=name, width=0.85, hatch=hatch,
+                   edgecolor="white", linewidth=0.3)
             down -= amount
         else:
-            ax.bar(months, amount, bottom=up, color=colour, label=name, width=0.85)
+            ax.bar(months, amount, bottom=up, color=colour, label=name, width=0.85, hatch=hatch,
+                   edgecolor="white", linewidth=0.3)
             up += amount
     ax.plot(months, up + down, color="black", marker=".", linewidth=1, label="net change")
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set(title=title, xlabel="month", ylabel="MRR movement (currency/month)")
-    ax.legend(loc="best", fontsize="small", ncol=3)
+    money_ticks(ax.yaxis)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize="small", ncol=6, frameon=False)
     return ax
 
 
@@ -126,10 +157,10 @@ def plot_nrr(monthly: pd.DataFrame, ax=None):
     if monthly.empty:
         return _no_data(ax, title)
     series = [
-        ("nrr_t12", "NRR, trailing-12-month cohort form", "#1c7ed6", "-"),
-        ("grr_t12", "GRR, trailing-12-month cohort form", "#e03131", "-"),
-        ("nrr_period", "NRR, monthly period form", "#1c7ed6", ":"),
-        ("grr_period", "GRR, monthly period form", "#e03131", ":"),
+        ("nrr_t12", "NRR, trailing-12-month cohort form", NRR_COLOUR, "-"),
+        ("grr_t12", "GRR, trailing-12-month cohort form", GRR_COLOUR, "-"),
+        ("nrr_period", "NRR, monthly period form", NRR_COLOUR, ":"),
+        ("grr_period", "GRR, monthly period form", GRR_COLOUR, ":"),
     ]
     for i, (column, label, colour, style) in enumerate(series):
         # Bands only on the cohort form (the period form is far tighter); one legend entry for both.
@@ -138,7 +169,8 @@ def plot_nrr(monthly: pd.DataFrame, ax=None):
     ax.axhline(1.0, color="grey", linewidth=0.8)
     ax.yaxis.set_major_formatter(lambda y, _: f"{100 * y:.0f} %")
     ax.set(title=title, xlabel="month", ylabel="retention")
-    ax.legend(loc="best", fontsize="small")
+    # Below the axes: inside, the legend covered the trailing-12-month band.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize="small", ncol=2, frameon=False)
     return ax
 
 

@@ -112,7 +112,7 @@ def compare_command(args: argparse.Namespace) -> int:
         for label, d in m["paired_difference"].items():
             p = d.get("p_beats", {}).get("probability", float("nan"))
             print(f"  {m['label']}: {label} − {reference} = {format_difference(d['mean'], m['unit'])} "
-                  f"[{format_difference(d['ci_low'], m['unit'])}, {format_difference(d['ci_high'], m['unit'])}], "
+                  f"(95 % interval {format_difference(d['ci_low'], m['unit'])} to {format_difference(d['ci_high'], m['unit'])}), "
                   f"P({label} better) = {f'{p:.2f}' if p == p else 'n/a'}")
     print(f"report: {out / 'report.html'}")
     sys.stdout.flush()

@@ -67,8 +67,9 @@ def run_command(args: argparse.Namespace) -> int:
 
     def line(name: str, scale: float = 1.0, fmt: str = "{:,.0f}") -> str:
         x = m[name]
-        return (f"{number(x['mean'], scale, fmt)} [{number(x['ci_low'], scale, fmt)}, "
-                f"{number(x['ci_high'], scale, fmt)}]")
+        # "to", not a comma: "[2,390, 2,714]" reads as three numbers.
+        return (f"{number(x['mean'], scale, fmt)} (95 % interval {number(x['ci_low'], scale, fmt)} to "
+                f"{number(x['ci_high'], scale, fmt)})")
 
     changed = f" with {', '.join(args.overrides)}" if args.overrides else ""
     print(f"{scenario.name}{changed}: {reps} replication(s) × {scenario.horizon_months} months in {elapsed:.1f} s")

@@ -14,7 +14,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from csim.plots import axes_or_new, plot_mean_and_band, save_drawings
+from csim.plots import axes_or_new, money_ticks, plot_mean_and_band, save_drawings
 
 __all__ = ["plot_survival", "plot_by_month", "plot_cohort_revenue", "plot_cs_load", "save_comparison_figures",
            "FIGURE_TITLES"]
@@ -41,15 +41,18 @@ def plot_survival(km: Mapping[str, pd.DataFrame], ax=None):
 
 
 def plot_by_month(monthly: Mapping[str, pd.DataFrame], column: str, title: str, ylabel: str, ax=None,
-                  percent: bool = False, reference_line: float | None = None):
-    """One monthly column per scenario: mean over replications with its 95 % band."""
+                  percent: bool = False, reference_line: float | None = None,
+                  clip: tuple[float | None, float | None] = (None, None), money: bool = False):
+    """One monthly column per scenario: mean over replications with its 95 % band (kept in ``clip``)."""
     ax = axes_or_new(ax)
     for label, table in monthly.items():
-        plot_mean_and_band(ax, table, column, label, band_label=False)
+        plot_mean_and_band(ax, table, column, label, band_label=False, clip=clip)
     if reference_line is not None:
         ax.axhline(reference_line, color="grey", linewidth=0.8)
     if percent:
         ax.yaxis.set_major_formatter(lambda y, _: f"{100 * y:.0f} %")
+    if money:
+        money_ticks(ax.yaxis)
     ax.set(title=title, xlabel="month", ylabel=ylabel)
     ax.legend(loc="best", fontsize="small")
     return ax
@@ -68,8 +71,9 @@ def plot_cs_load(monthly: Mapping[str, pd.DataFrame], axes=None):
 
         _, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     plot_by_month(monthly, "cs_utilisation", "CS utilisation", "CSM hours used / available", ax=axes[0],
-                  percent=True)
-    plot_by_month(monthly, "mean_touch_wait_days", "Touch wait", "days from request to start", ax=axes[1])
+                  percent=True, clip=(0.0, 1.0))
+    plot_by_month(monthly, "mean_touch_wait_days", "Touch wait", "days from request to start", ax=axes[1],
+                  clip=(0.0, None))
     return axes
 
 
@@ -82,7 +86,8 @@ def save_comparison_figures(runs, survival: dict | None, cohorts: Mapping[str, p
         drawings.append(("survival.png", (8, 4.5), lambda f: plot_survival(survival["km"], ax=f.add_subplot())))
     drawings += [
         ("mrr.png", (8, 4.5), lambda f: plot_by_month(monthly, "mrr", "Monthly recurring revenue",
-                                                       "MRR (currency/month)", ax=f.add_subplot())),
+                                                       "MRR (currency/month)", ax=f.add_subplot(),
+                                                       clip=(0.0, None), money=True)),
         ("nrr.png", (8, 4.5), lambda f: plot_by_month(monthly, "nrr_t12", "NRR, trailing-12-month cohort form",
                                                        "NRR", ax=f.add_subplot(), percent=True,
                                                        reference_line=1.0)),
