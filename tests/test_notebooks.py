@@ -21,3 +21,12 @@ def test_notebook_runs(path, monkeypatch):
 
 def test_there_are_notebooks():
     assert NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebooks_are_committed_without_outputs(path):
+    """Outputs are made by running, not stored: a committed output goes stale and bloats diffs."""
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert all(not cell.get("outputs") and cell.get("execution_count") is None for cell in code), \
+        f"{path.name} has stored outputs; clear them (Jupyter: Edit > Clear All Outputs) before committing"
