@@ -16,10 +16,23 @@ Robustness rules (the same for every input):
 * Numerical **warnings** (overflow, convergence, …) raised while fitting or projecting are
   recorded, not printed: counted per model and stage under ``"numerical_warnings"`` and
   summarised in ``"notes"``.
+
+Whenever a Cox model of covariates is fitted, its proportional-hazards assumption is tested
+(:mod:`csim.forecast.ph_test`, R's ``cox.zph``, transform "km"; one term per input covariate, so a
+categorical covariate is tested with one degree of freedom per non-reference level) under
+``"ph_test"``.
+
+Group comparison (``--group``): groups are listed in **natural order**, numbers inside labels
+compared as numbers ("1-10", "10-50", "50-100", "100-250", then "self-employed"), so the order
+does not depend on the rows' order and size bands read in size order. The reference group is the
+one named by ``--reference COLUMN=LEVEL``; without it, the reference level of the same column
+among the covariates when the group column is also a categorical covariate (so the drivers table
+and the group table compare with the same level), else the first group in natural order.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +48,10 @@ from csim.forecast.compare import compare_groups
 from csim.forecast.cox import CoxPH
 from csim.forecast.nonparametric import KaplanMeier
 from csim.forecast.parametric import PARAMETRIC_MODELS, WeibullFitter
+from csim.forecast.ph_test import cox_zph
+
+#: Level at which report and forecast.json call the proportional-hazards test a rejection.
+PH_TEST_LEVEL = 0.05
 
 #: Errors a fit may raise on data it cannot handle; the model is then skipped with a note.
 FIT_ERRORS = (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError)
@@ -342,7 +359,8 @@ def analyse_tenure(data, options: ForecastOptions, covariates: pd.DataFrame | No
     if covariates is not None and covariates.shape[1]:
         _covariate_models(result, t, d, a, covariates, encoding, zero_events, diagnostics, notes)
     if groups is not None:
-        _group_comparison(result, t, d, a, groups, group_name, group_reference, options, diagnostics, notes)
+        _group_comparison(result, t, d, a, groups, group_name, group_reference, options, diagnostics, notes,
+                          encoding=encoding)
     initial = options.cohort_size or float(len(t))
     result["projections"] = _projections(fitted, options, initial, discrete, diagnostics)
     result["projections"]["cohort_size"] = initial
@@ -367,6 +385,7 @@ def _covariate_models(result, t, d, a, covariates, encoding, zero_events, diagno
         result["cox"] = cox_dict
         result["cox"]["encoding"] = encoding
         result["_fitted_cox"] = cox
+        _ph_test(result, cox, t, d, a, covariates, encoding, diagnostics, notes)
     if zero_events:
         notes.append("weibull_aft: skipped, churns at tenure 0 have zero density under a continuous model")
         return
@@ -376,13 +395,84 @@ def _covariate_models(result, t, d, a, covariates, encoding, zero_events, diagno
         result["weibull_aft"] = _model_dict("weibull_aft", aft)
 
 
-def _group_comparison(result, t, d, a, groups, group_name, group_reference, options, diagnostics, notes) -> None:
+def ph_terms(columns, encoding: dict | None) -> dict[str, list[str]]:
+    """Design columns of each input covariate (``company_size`` → its 0/1 level columns)."""
+    columns = [str(c) for c in columns]
+    terms: dict[str, list[str]] = {}
+    for name, spec in (encoding or {}).items():
+        if spec.get("type") == "categorical":
+            cols = [f"{name}[{level}]" for level in spec["levels"] if level != spec["reference"]]
+        else:
+            cols = [name]
+        cols = [c for c in cols if c in columns]
+        if cols:
+            terms[name] = cols
+    return terms
+
+
+def _ph_test(result, cox, t, d, a, covariates, encoding, diagnostics, notes) -> None:
+    """Grambsch–Therneau test of the covariate Cox model (transform "km"), or a note why not."""
+    with diagnostics.watch("ph_test", "fit"):
+        try:
+            zph = cox_zph(cox, t, d, covariates, entry=a, transform="km", terms=ph_terms(covariates.columns, encoding))
+        except FIT_ERRORS as exc:
+            notes.append(f"ph_test: proportional-hazards test skipped ({_one_line(exc)})")
+            return
+    out = zph.to_dict(PH_TEST_LEVEL)
+    if zph.degenerate:
+        notes.append(f"ph_test: the proportional-hazards test is undefined: {zph.degenerate}")
+    else:
+        terms = zph.table.drop(index="GLOBAL")
+        out["figure_term"] = str(terms["p"].idxmin())  # the term drawn in ph_residuals.png
+        result["_ph_test"] = zph
+    result["ph_test"] = out
+
+
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
+
+
+def natural_key(label) -> tuple:
+    """Sort key comparing the numbers inside labels as numbers: "50-100" before "100-250".
+
+    Text parts compare case-insensitively; labels equal under that rule keep their text order.
+    """
+    text = str(label)
+    parts = _NUMBER.split(text)  # text, number, text, number, …, text
+    key = tuple((0, float(part), "") if i % 2 else (1, 0.0, part.casefold()) for i, part in enumerate(parts))
+    return key, text
+
+
+def natural_sorted(labels) -> list[str]:
+    """Distinct labels in natural order (see :func:`natural_key`)."""
+    return sorted({str(x) for x in labels}, key=natural_key)
+
+
+def _group_reference(levels: list[str], group_name, group_reference, encoding) -> str:
+    """--reference for the group column, else the covariate encoding's reference, else the first level."""
+    if group_reference is not None:
+        return str(group_reference)
+    spec = (encoding or {}).get(group_name)
+    if spec and spec.get("type") == "categorical" and spec.get("reference") in levels:
+        return spec["reference"]
+    return levels[0]
+
+
+def _group_comparison(result, t, d, a, groups, group_name, group_reference, options, diagnostics, notes,
+                      encoding=None) -> None:
+    levels = natural_sorted(pd.Series(np.asarray(groups)).astype(str))
+    reference = _group_reference(levels, group_name, group_reference, encoding)
     with diagnostics.watch("groups", "fit") as caught:
         try:
-            comparison = compare_groups(t, d, groups, entry=a, times=options.at, reference=group_reference)
+            comparison = compare_groups(t, d, groups, entry=a, times=options.at, reference=reference)
         except FIT_ERRORS as exc:
             notes.append(f"groups: comparison skipped ({_one_line(exc)})")
             return
+    # compare_groups lists groups in text order; show them in natural order.
+    comparison["summary"] = comparison["summary"].loc[levels]
+    if "survival_at" in comparison:
+        comparison["survival_at"] = comparison["survival_at"][levels]
+    cox_order = [f"group[{level}]" for level in levels if f"group[{level}]" in comparison["cox"].index]
+    comparison["cox"] = comparison["cox"].loc[cox_order + [i for i in comparison["cox"].index if i not in cox_order]]
     cox_rows = _records(comparison["cox"], "covariate")
     se = comparison["cox"]["se"].to_numpy(float)
     if any(w.category.__name__ == "ConvergenceWarning" for w in caught) or not np.all(np.isfinite(se)) \
@@ -392,6 +482,7 @@ def _group_comparison(result, t, d, a, groups, group_name, group_reference, opti
         cox_rows = []
     result["groups"] = {
         "column": group_name, "reference": comparison["reference"],
+        "order": "natural: numbers inside labels compared as numbers",
         "summary": _records(comparison["summary"], "group"),
         "survival_at": _records(comparison["survival_at"]),
         "log_rank": _records(comparison["log_rank"], "test"),
@@ -402,7 +493,7 @@ def _group_comparison(result, t, d, a, groups, group_name, group_reference, opti
     with diagnostics.watch("groups", "fit"):
         result["_group_curves"] = {g: KaplanMeier().fit(t[(labels == g).to_numpy()], d[(labels == g).to_numpy()],
                                                         None if a is None else a[(labels == g).to_numpy()], label=g)
-                                   for g in sorted(labels.unique())}
+                                   for g in levels}
 
 
 def _finish_notes(result: dict, diagnostics: Diagnostics) -> None:

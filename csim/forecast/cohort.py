@@ -21,6 +21,18 @@ or individual whole-period tenures with a churn flag (:meth:`fit_durations`). Es
 maximum likelihood (counts lost at each period, the survivors right-censored at the last
 period), optimised over ``log alpha, log beta (, log c)``; see :mod:`csim.forecast.mle` for
 the standard errors and intervals.
+
+**Fits at the edge of the parameter space.** With few or no churns, or churn that does not
+fall with tenure, the likelihood has no interior maximum: it keeps rising (or stays flat) as
+parameters run to 0 or infinity — alpha and beta both to infinity is one churn probability for
+every customer (geometric churn), alpha and beta both to 0 is "some leave at the first renewal,
+the rest never". The optimiser then stops somewhere on a flat ridge (alpha = 1e-4, beta = 2588
+with a standard error of "0" is a typical output), which means nothing. Each fit is therefore
+checked with the profile likelihood (:func:`csim.forecast.mle.profile_edges`): a parameter that
+can move by a factor of 100 towards an edge without the log-likelihood falling by 0.01 is
+reported in ``at_bound_`` (name → ``"0"``, ``"∞"`` or ``"not identified"``); the fit is then
+``degenerate_`` (a sentence saying which limit the data point to, also in ``notes_``), has NaN
+standard errors and intervals and gives no projection bands.
 """
 
 from __future__ import annotations
@@ -31,7 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln
 
-from csim.forecast.mle import MaximumLikelihoodFitter, ParameterSpec
+from csim.forecast.mle import MaximumLikelihoodFitter, ParameterSpec, profile_edges
 
 
 def survivors_to_counts(cohorts: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -102,11 +114,45 @@ class _ContractRenewalModel(MaximumLikelihoodFitter):
         for name in self._names:
             setattr(self, name, float(self.params_[name]))
         del self._rows
-        if self.degenerate_ and self.alpha_ > 1e3 and self.beta_ > 1e3:
-            p = self.alpha_ / (self.alpha_ + self.beta_)
-            self.degenerate_ = (f"no difference between customers is visible: the fit tends to one churn probability "
-                                f"of {p:.3g} per period for everyone (alpha and beta grow without limit)")
         return self
+
+    def _edges(self, loglik, theta, value, information, score):
+        """Profile-likelihood test for parameters running off to 0 or infinity (see module doc)."""
+        return profile_edges(loglik, theta, value, information)
+
+    def _edge_note(self, edges: dict[int, int]) -> str:
+        """Say which limit the data point to, in words, then which parameters are at an edge."""
+        names = [s.name for s in self._specs]
+        where = {names[j] for j in edges}
+        periods, weights, churned = self._rows
+        churns = float(weights[churned].sum())
+        # Renewals faced: a churn at t faced t renewals, a customer still active at t also t.
+        exposure = float(weights @ periods)
+        with np.errstate(over="ignore"):  # a parameter run off to infinity may exceed the double range
+            a, b = float(np.exp(self.theta_[0])), float(np.exp(self.theta_[1]))
+        # Where the optimiser stopped on the flat ridge tells which limit the data point to:
+        # Var(p) = mean·(1 − mean)/(alpha + beta + 1) across customers.
+        if churns == 0:
+            meaning = "no customer churned, so the churn probability runs to 0"
+        elif self.max_period_ == 1:
+            meaning = (f"only one renewal is observed, which fixes the average churn probability "
+                       f"alpha/(alpha + beta) = {a / (a + b):.3g} but not how it varies between customers")
+        elif a + b > 1e3 and "c_" in names:
+            meaning = ("no difference between customers is visible: the fit tends to one discrete-Weibull churn law "
+                       f"for everyone (c = {float(np.exp(self.theta_[2])):.3g})" if "c_" not in where else
+                       "no difference between customers is visible, and the data do not pin down how churn changes "
+                       "with tenure")
+        elif a + b > 1e3:
+            meaning = (f"no difference between customers is visible: the fit tends to one churn probability of "
+                       f"{churns / exposure:.3g} per period for everyone (geometric churn)")
+        elif a + b < 1e-3:
+            meaning = (f"the fit tends to a share {a / (a + b):.3g} of customers leaving at the first renewal and the "
+                       "rest never leaving")
+        else:
+            meaning = "the data do not pin these parameters down"
+        labels = ", ".join(self._edge_phrase(j, d) for j, d in edges.items())
+        return (f"estimates at the edge of the parameter space ({labels}): {meaning}; the numbers shown are where the "
+                "optimiser stopped on a flat likelihood and have no standard errors, intervals or bands")
 
     def _loglik(self, theta) -> float:
         periods, weights, churned = self._rows
@@ -161,8 +207,22 @@ class ShiftedBetaGeometric(_ContractRenewalModel):
 
     _names = ("alpha_", "beta_")
 
+    #: Longest tenure (periods) for which log S(t) is summed term by term instead of via betaln.
+    _PRODUCT_FORM_MAX_T = 100_000
+
     def _log_survival(self, theta, t):
-        alpha, beta = np.exp(theta[0]), np.exp(theta[1])
+        with np.errstate(over="ignore"):  # beta = inf (no churn at all) is a proper limit: S = 1
+            alpha, beta = np.exp(theta[0]), np.exp(theta[1])
+        t = np.asarray(t, float)
+        if np.ndim(alpha) == 0 and t.size and np.all(t == np.round(t)) and 0 <= t.min() \
+                and t.max() <= self._PRODUCT_FORM_MAX_T:
+            # S(t) = prod_{k<t} (beta + k)/(alpha + beta + k). The difference of two betaln
+            # values loses ~1e-9 absolute once beta is large (1e5 and more, where fits near the
+            # edge go), enough to make the likelihood surface noisy there; the sum of log1p terms
+            # is exact to rounding.
+            k = np.arange(int(t.max()), dtype=float)
+            cumulative = np.concatenate([[0.0], np.cumsum(np.log1p(-alpha / (alpha + beta + k)))])
+            return cumulative[t.astype(np.int64)]
         return betaln(alpha, beta + t) - betaln(alpha, beta)
 
     def retention_rate(self, periods) -> np.ndarray:

@@ -5,13 +5,19 @@ log(−log S) scale, the usual choice (it keeps the band inside [0, 1]; lifeline
 ``survival`` with ``conf.type = "log-log"`` do the same). Median and other quantiles with
 their intervals come from ``SurvfuncRight.quantile`` / ``quantile_ci`` (Brookmeyer–Crowley
 inversion with the complementary log-log transform).
+
+Log-rank p-values come from the chi-square survival function in log space
+(:func:`chi2_log_sf`): a large difference between groups gives a p-value like 1e-300, or, beyond
+the range of a double, p floored at 2.2e-308 with its exact size in ``log10_p`` — never 0.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
+
+from csim.forecast.mle import p_from_log
 
 #: Weighted variants of the log-rank test: csim name -> (statsmodels weight_type, description).
 LOG_RANK_WEIGHTS: dict[str, tuple[str | None, str]] = {
@@ -106,11 +112,45 @@ class KaplanMeier:
                             index=pd.Index(times, name="t"))
 
 
+def chi2_log_sf(x: float, df: int) -> float:
+    """Natural log of P(X > x) for X ~ chi-square(df), exact far below 1e-308.
+
+    scipy's ``chi2.logsf`` returns −inf once ``sf`` underflows (x > ~1500 for 1 df). For whole
+    ``df`` the upper tail has a closed form (Abramowitz & Stegun 26.4.4–26.4.5), a sum of
+    positive terms evaluated with ``logsumexp``:
+
+    * even df = 2m: P = e^(−x/2) · Σ_{k<m} (x/2)^k / k!
+    * odd df = 2m+1: P = erfc(√(x/2)) + e^(−x/2) · Σ_{k=1..m} (x/2)^(k−½) / Γ(k+½),
+      with log erfc(√(x/2)) = log 2 + log Φ(−√x).
+
+    Other ``df`` fall back to scipy. NaN in, NaN out.
+    """
+    x = float(x)
+    if np.isnan(x):
+        return float("nan")
+    if x <= 0:
+        return 0.0
+    if float(df) != int(df) or df < 1:
+        return float(stats.chi2.logsf(x, df))
+    half = x / 2.0
+    m, odd = divmod(int(df), 2)
+    if not odd:
+        k = np.arange(m, dtype=float)
+        return float(-half + special.logsumexp(k * np.log(half) - special.gammaln(k + 1.0)))
+    tail = np.log(2.0) + special.log_ndtr(-np.sqrt(x))
+    if m == 0:
+        return float(tail)
+    k = np.arange(1, m + 1, dtype=float)
+    terms = -half + (k - 0.5) * np.log(half) - special.gammaln(k + 0.5)
+    return float(special.logsumexp(np.append(terms, tail)))
+
+
 def log_rank(durations, events, groups, entry=None, weighting: str = "logrank", fh_p: float = 1.0) -> dict:
     """Test whether groups share one survival curve (statsmodels ``survdiff``).
 
     ``weighting``: one of :data:`LOG_RANK_WEIGHTS`. Returns a dict with ``test``, ``chisq``,
-    ``df`` (number of groups − 1) and ``p``.
+    ``df`` (number of groups − 1), ``p`` (floored at 2.2e-308, never 0) and ``log10_p``
+    (exact, also where ``p`` is below the range of a double).
     """
     from statsmodels.duration.survfunc import survdiff
 
@@ -123,10 +163,11 @@ def log_rank(durations, events, groups, entry=None, weighting: str = "logrank", 
         chisq, _ = survdiff(np.asarray(durations, float), np.asarray(events, float), groups,
                             weight_type=weight_type, entry=None if entry is None else np.asarray(entry, float), **kwargs)
     df = int(len(np.unique(groups)) - 1)
-    # statsmodels returns 1 - cdf, which is 0 below about 1e-16; the survival function keeps small p-values.
-    from scipy.stats import chi2
-
-    return {"test": weighting, "chisq": float(chisq), "df": df, "p": float(chi2.sf(chisq, df))}
+    # statsmodels returns 1 - cdf, which is 0 below about 1e-16; the log survival function keeps
+    # every p-value, however small.
+    log_p = chi2_log_sf(chisq, df)
+    return {"test": weighting, "chisq": float(chisq), "df": df, "p": float(p_from_log(log_p)),
+            "log10_p": float(log_p / np.log(10.0))}
 
 
 def log_rank_table(durations, events, groups, entry=None) -> pd.DataFrame:

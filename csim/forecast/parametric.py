@@ -21,6 +21,14 @@ of the density of ``T`` (it includes the ``−log t`` Jacobian term), so values 
 comparable with lifelines (R ``survreg`` reports the same value). Fitting: BFGS on the unconstrained ``(mu or beta, log sigma)`` with
 the analytic score, Newton-polished; standard errors from the observed information
 (:mod:`csim.forecast.mle`).
+
+AFT covariates that cannot be estimated stop the fit with :class:`csim.forecast.mle.SingularFitError`
+(a constant column — confounded with the intercept — or collinear columns, named in the error).
+A covariate that separates churned from active customers (e.g. a level in which nobody churns)
+has no finite estimate: its coefficient runs off to ±infinity (the likelihood is monotone). That
+is detected with a Newton step at the optimum (:func:`csim.forecast.mle.diverging`); the fit is
+kept, ``at_bound_`` and ``notes_`` name the coefficient, which gets NaN standard error and
+interval, and the other parameters get the standard errors of the limit.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from csim.forecast.mle import MaximumLikelihoodFitter, ParameterSpec
+from csim.forecast.mle import MaximumLikelihoodFitter, ParameterSpec, SingularFitError, check_design, diverging
 
 
 class _StandardFamily:
@@ -102,6 +110,8 @@ class ParametricFitter(MaximumLikelihoodFitter):
     location_is_log: bool = True
     #: The shape reported is 1/sigma (Weibull rho, log-logistic beta) rather than sigma.
     scale_is_inverse: bool = True
+    #: A separating covariate leaves the other parameters usable (see module doc).
+    _edge_is_degenerate = False
 
     # ---------------------------------------------------------------- fitting
     def fit(self, durations, events, entry=None, covariates: pd.DataFrame | None = None):
@@ -128,7 +138,9 @@ class ParametricFitter(MaximumLikelihoodFitter):
         self.covariate_names_ = [] if covariates is None else [str(c) for c in covariates.columns]
         X = None
         if covariates is not None and len(self.covariate_names_):
+            check_design(np.asarray(covariates, float), self.covariate_names_, baseline="the intercept")
             X = np.column_stack([np.ones(len(t)), np.asarray(covariates, float)])
+            self._column_sd = np.concatenate([[1.0], X[:, 1:].std(axis=0), [1.0]])
         self.n_obs_ = len(t)
         self.n_events_ = int(d.sum())
         self._specs = self._parameter_specs()
@@ -138,6 +150,30 @@ class ParametricFitter(MaximumLikelihoodFitter):
         self._set_named_attributes()
         del self._parts  # keep the fitted object small
         return self
+
+    def _edges(self, loglik, theta, value, information, score):
+        """Covariate coefficients running off to ±infinity (separation; see module doc)."""
+        if not self.covariate_names_:
+            return theta, value, {}
+        candidates = range(1, 1 + len(self.covariate_names_))
+        edges = diverging(information, score(theta), self._column_sd, candidates, theta)
+        dead = [self.covariate_names_[j - 1] for j, direction in edges.items() if direction == 0]
+        if dead:
+            raise SingularFitError(dead, f"covariate{'s' if len(dead) > 1 else ''} {', '.join(dead)} carr"
+                                         f"{'y' if len(dead) > 1 else 'ies'} no information (the information matrix "
+                                         "is singular there); drop " + ("them" if len(dead) > 1 else "it"))
+        return theta, value, edges
+
+    def _edge_note(self, edges: dict[int, int]) -> str:
+        parts = []
+        for j, direction in edges.items():
+            name = self.covariate_names_[j - 1]
+            longer = "longer" if direction > 0 else "shorter"
+            parts.append(f"the coefficient of {name} runs off to {'+∞' if direction > 0 else '−∞'} (higher {name} "
+                         f"means ever {longer} tenure: it separates churned from active customers, e.g. a level in "
+                         "which nobody churns)")
+        return ("; ".join(parts) + ": no finite estimate exists, so the value shown is where the optimiser stopped and "
+                "has no standard error or interval; the other parameters are those of the limit")
 
     def _prepare(self, t, d, a, X) -> None:
         """Split the rows once into churned, censored and truncated parts (log times, weights).

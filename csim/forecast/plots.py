@@ -93,3 +93,59 @@ def plot_forest(summary: pd.DataFrame, ax=None, title: str | None = None):
     ax.set_xlabel("hazard ratio of churn (log scale; < 1 = churns less)")
     ax.set_title(title or "Cox model: hazard ratios with 95 % intervals")
     return ax
+
+
+def plot_ph_residuals(zph, term: str, ax=None, unit: str = "months", title: str | None = None):
+    """Scaled Schoenfeld residuals of one term against transformed tenure, with a lowess smooth.
+
+    ``zph``: a :class:`csim.forecast.ph_test.PHTest`. Under proportional hazards the smooth stays
+    flat at the fitted coefficient (dashed line); a trend means the effect changes with tenure.
+    For a term of several columns (a categorical covariate) the residuals are those of its
+    linear predictor, so the flat line is 1 (R's ``plot(cox.zph(fit))``). The top axis marks
+    tenures (in ``unit``) at the transformed positions.
+    """
+    from statsmodels.nonparametric.smoothers_lowess import lowess
+
+    ax = _axes(ax)
+    x = np.asarray(zph.x, float)
+    y = zph.scaled[term].to_numpy(float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    ax.plot(x, y, "o", color="grey", alpha=0.35, markersize=3, label="scaled Schoenfeld residual")
+    if len(np.unique(x)) > 3:
+        smooth = lowess(y, x, frac=2 / 3, return_sorted=True)
+        ax.plot(smooth[:, 0], smooth[:, 1], color="C0", linewidth=2, label="lowess smooth: effect by tenure")
+    columns = zph.terms[term]
+    flat = float(zph.coefficients[columns[0]]) if len(columns) == 1 else 1.0
+    ax.axhline(flat, color="black", linestyle="--", linewidth=1, label="constant effect (the Cox fit)")
+    # Keep the smooth readable: clip the y range to the bulk of the residuals.
+    if len(y) > 20:
+        low, high = np.quantile(y, [0.02, 0.98])
+        pad = 0.1 * (high - low) or 1.0
+        ax.set_ylim(min(low, flat) - pad, max(high, flat) + pad)
+    xlabels = {"km": "share of customers churned by then (1 − Kaplan–Meier)", "rank": "rank of tenure",
+               "identity": f"tenure ({unit})", "log": f"log tenure ({unit})"}
+    ax.set_xlabel(xlabels.get(zph.transform, zph.transform))
+    ax.set_ylabel(f"β(t) of {term} (log hazard ratio)" if len(columns) == 1
+                  else f"effect of {term} relative to the fit")
+    if zph.transform != "identity" and len(x):
+        top = ax.twiny()
+        top.set_xlim(ax.get_xlim())
+        times = np.asarray(zph.times, float)[ok]
+        distinct = np.unique(times)
+        if len(distinct) > 15:
+            distinct = np.unique(np.quantile(times, np.linspace(0, 1, 9), method="nearest"))
+        # Label tenures at their transformed position, skipping ticks too close to read.
+        span = float(np.ptp(x)) or 1.0
+        ticks, labels = [], []
+        for v in distinct:
+            pos = float(x[np.flatnonzero(times == v)[0]])
+            if not ticks or pos - ticks[-1] >= 0.04 * span:
+                ticks.append(pos)
+                labels.append(f"{v:g}")
+        top.set_xticks(ticks)
+        top.set_xticklabels(labels, fontsize=8)
+        top.set_xlabel(f"tenure ({unit})", fontsize=8)
+    ax.set_title(title or f"Proportional hazards check: {term}", pad=4 if zph.transform == "identity" else 6)
+    ax.legend(frameon=False, fontsize=8)
+    return ax

@@ -109,6 +109,14 @@ def write_figures(result: dict, out: Path) -> list[str]:
          "customers.png")
     if result.get("_fitted_cox") is not None:
         save(plots.plot_forest(result["_fitted_cox"].summary, ax=new_ax()), "hazard_ratios.png")
+    zph = result.get("_ph_test")
+    if zph is not None and result.get("ph_test", {}).get("figure_term"):
+        term = result["ph_test"]["figure_term"]
+        p = result["ph_test"]["table"]
+        p = next((r["p"] for r in p if r["term"] == term), None)
+        save(plots.plot_ph_residuals(zph, term, unit=unit, ax=new_ax(),
+                                     title=f"Proportional hazards check: {term} ({_p_words(p)})"),
+             "ph_residuals.png")
     if result.get("_group_curves"):
         save(plots.plot_groups(result["_group_curves"], unit=unit, ax=new_ax(),
                                title=f"Survival by {result['groups']['column']}"), "groups.png")
@@ -164,6 +172,12 @@ def _p_value(value) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def _p_words(value) -> str:
+    """"p < 0.001" or "p = 0.012" (for sentences and titles)."""
+    text = _p_value(value)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def _tenure(value) -> str:
     return f"{float(value):g}" if _finite(value) else "n/a"
 
@@ -209,6 +223,102 @@ def _model_section(name: str, model: dict) -> list[str]:
         lines += [f"**Degenerate fit:** {model['degenerate']}. The estimates are shown without intervals and the "
                   "projections without bands.", ""]
     return lines + [_parameter_table(model), ""]
+
+
+def _ph_section(ph: dict, unit: str) -> list[str]:
+    """The proportional-hazards check in words: table, verdict and, on rejection, the remedies."""
+    transform = {"km": "tenure as the share churned by then (1 − Kaplan–Meier)", "rank": "the rank of tenure",
+                 "identity": f"tenure in {unit}", "log": "log tenure"}.get(ph["transform"], ph["transform"])
+    lines = ["### Are the hazard ratios constant over tenure?", "",
+             "Grambsch–Therneau test of proportional hazards (as R's `cox.zph`, transform "
+             f"`{ph['transform']}`: the effects may drift with {transform}). A small p says the covariate's "
+             "hazard ratio changes with tenure.", ""]
+    if ph.get("degenerate"):
+        return lines + [f"The test is undefined on these data: {ph['degenerate']}.", ""]
+    lines += [_table(ph["table"], [("covariate", lambda r: "all (global)" if r["term"] == "GLOBAL" else r["term"],
+                                    None),
+                                   ("χ²", "chisq", _fixed(2)), ("df", "df", None), ("p", "p", _p_value)]), ""]
+    level = ph.get("level", 0.05)
+    rejected = ph.get("rejected") or []
+    rows = {r["term"]: r for r in ph["table"]}
+    named = ", ".join(f"`{t}` ({_p_words(rows[t]['p'])})" for t in rejected)
+    global_p = ph.get("global_p")
+    if _finite(global_p) and global_p < level:
+        lines += [f"**The global test rejects proportional hazards ({_p_words(global_p)}): the hazard ratios above "
+                  "should not be read as constant over tenure.** "
+                  + (f"Effects that change with tenure: {named}. " if named else
+                     "No single covariate rejects on its own; the drift is shared among them. ")
+                  + "The hazard ratio reported for such a covariate is an average over the tenures where churn "
+                    "happened; the figure `ph_residuals.png` shows how its effect moves with tenure.", "",
+                  "Usual remedies:", "",
+                  "- **Stratify** on the offending covariate instead of estimating a hazard ratio for it: compare "
+                  "its levels with `--group COLUMN` (a Kaplan–Meier curve per level, no proportional-hazards "
+                  "assumption), or fit `CoxPH().fit(..., strata=...)` in Python so each level gets its own "
+                  "baseline hazard (band a numeric covariate first).",
+                  "- **Time-varying effect**: split each customer's tenure into start/stop rows (one row per "
+                  "customer and tenure period, e.g. first year and later years, churn flagged on the last row only; "
+                  "`--entry` takes the start column) with the covariate interacted with the period, so its hazard "
+                  "ratio may differ by period.",
+                  ""]
+    elif rejected:
+        one = len(rejected) == 1
+        lines += [f"The global test does not reject ({_p_words(global_p)}), but {named} "
+                  f"{'does' if one else 'do'} at the {level:g} level on {'its' if one else 'their'} own; with several "
+                  "covariates one such result can be chance. Read "
+                  f"{'that hazard ratio as an average' if one else 'those hazard ratios as averages'} over tenure.", ""]
+    else:
+        lines += [f"No evidence against proportional hazards (global {_p_words(global_p)}): the hazard ratios can "
+                  "be read as constant over tenure, as far as these data can tell.", ""]
+    return lines
+
+
+def _aft_term(name: str, encoding: dict | None) -> tuple[str, str]:
+    """AFT parameter ``lambda_: company_size[50-100]`` → (label, phrase for one step of it)."""
+    term = name.split(": ", 1)[1]
+    for column, spec in (encoding or {}).items():
+        if spec.get("type") == "categorical" and term.startswith(f"{column}[") and term.endswith("]"):
+            level = term[len(column) + 1:-1]
+            return term, f"`{column}` = {level} instead of {spec['reference']}"
+    return term, f"one more unit of `{term}`"
+
+
+def _aft_section(model: dict, encoding: dict | None, unit: str) -> list[str]:
+    """Weibull AFT in words: each covariate's time ratio exp(b) with its interval."""
+    lines = ["## Drivers (Weibull accelerated failure time)", "",
+             "The accelerated-failure-time model stretches or shrinks tenure: a covariate with coefficient b "
+             "multiplies every tenure quantile (median, mean, …) by the **time ratio** exp(b). Above 1: "
+             "customers stay longer; below 1: they churn sooner.", ""]
+    if model.get("degenerate"):
+        lines += [f"**Degenerate fit:** {model['degenerate']}. The time ratios are shown without intervals.", ""]
+    rows = []
+    for name, v in model["parameters"].items():
+        if ": " not in name or name.endswith(": Intercept"):
+            continue
+        label, phrase = _aft_term(name, encoding)
+        ratio = math.exp(v["estimate"]) if _finite(v.get("estimate")) else None
+        low = math.exp(v["lower_95"]) if _finite(v.get("lower_95")) else None
+        high = math.exp(v["upper_95"]) if _finite(v.get("upper_95")) else None
+        if ratio is None:
+            reading = "undefined"
+        elif low is not None and high is not None and low <= 1.0 <= high:
+            reading = f"{phrase}: no clear effect (the interval includes 1)"
+        else:
+            change = (ratio - 1.0) * 100.0
+            reading = f"{phrase}: tenure {abs(change):.3g} % {'longer' if change > 0 else 'shorter'}"
+        rows.append({"covariate": label, "ratio": ratio, "low": low, "high": high, "reading": reading})
+    lines += [_table(rows, [("covariate", "covariate", None), ("time ratio", "ratio", sig),
+                            ("95 % interval", lambda r: _interval(r["low"], r["high"]), None),
+                            ("in words", "reading", None)]), ""]
+    shape = model["parameters"].get("rho_")
+    if shape and _finite(shape.get("estimate")):
+        rho = shape["estimate"]
+        trend = ("rises with tenure" if rho > 1 else "falls with tenure" if rho < 1 else "is constant")
+        interval = _interval(shape.get("lower_95"), shape.get("upper_95"))
+        interval = f" (95 % interval {interval})" if interval != "n/a" else ""
+        lines += [f"Weibull shape ρ = {sig(rho)}{interval}: the churn hazard {trend} for every customer. "
+                  f"Log-likelihood {_fixed(1)(model['loglik'])}, AIC {_fixed(1)(model['aic'])}, {model['n']:,} "
+                  "customers.", ""]
+    return lines
 
 
 # ---------------------------------------------------------------------------- report
@@ -270,12 +380,15 @@ def markdown_report(result: dict, figures: list[str]) -> str:
         refs = [f"{c}: {e['reference']}" for c, e in (cox.get("encoding") or {}).items() if e["type"] == "categorical"]
         if refs:
             lines += ["Reference levels: " + "; ".join(refs) + ".", ""]
+    if "ph_test" in result:
+        lines += _ph_section(result["ph_test"], unit)
     if "weibull_aft" in result:
-        lines += ["## Drivers (Weibull accelerated failure time)", "",
-                  "A coefficient b multiplies tenure by exp(b).", ""] + _model_section("weibull_aft", result["weibull_aft"])
+        lines += _aft_section(result["weibull_aft"], (result.get("cox") or {}).get("encoding"), unit)
     if "groups" in result:
         g = result["groups"]
         lines += [f"## Groups by `{g['column']}` (reference {g['reference']})", "",
+                  "Groups in natural order (numbers inside labels compared as numbers); hazard ratios compare "
+                  f"each group with {g['reference']}.", "",
                   _table(g["summary"], [("group", "group", None), ("customers", "customers", _fixed(0)),
                                         ("churned", "churned", _fixed(0)),
                                         (f"median tenure ({unit})", "median", sig),

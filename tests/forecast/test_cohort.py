@@ -140,3 +140,85 @@ def test_backtest_on_published_cohorts():
 def test_invalid_survivors_rejected(bad):
     with pytest.raises(ValueError):
         ShiftedBetaGeometric().fit(bad)
+
+
+# ---------------------------------------------------------------- fits at the edge of the parameter space
+# sBG churn probabilities alpha/(alpha + beta + t − 1) can only fall with tenure. When the
+# observed churn does not fall (one late churn, a steady trickle), the supremum of the sBG
+# likelihood is its limit alpha, beta → ∞: geometric churn with p = churns / renewals faced,
+# whose log-likelihood is closed form. When everyone who churns does so at the first renewal,
+# the supremum is the limit alpha, beta → 0 with the observed share leaving at renewal 1.
+# The optimiser stops somewhere on the flat ridge towards such a limit; the profile test
+# guarantees the reported log-likelihood is within FLAT_LOGLIK of the supremum.
+from csim.forecast.mle import FLAT_LOGLIK  # noqa: E402
+
+
+def _geometric_loglik(survivors):
+    s = np.asarray(survivors, float)
+    lost = -np.diff(s)
+    t = np.arange(1, len(s))
+    churns, renewals = lost.sum(), lost @ t + s[-1] * t[-1]
+    p = churns / renewals
+    return churns * np.log(p) + (renewals - churns) * np.log1p(-p)
+
+
+def _assert_edge(fit, names):
+    assert set(fit.at_bound_) == set(names)
+    assert fit.degenerate_ and "edge of the parameter space" in fit.degenerate_
+    assert fit.notes_ == [fit.degenerate_]
+    # No interval at all rather than a zero-width one; no band either.
+    assert fit.summary[["se", "lower_95", "upper_95"]].isna().all().all()
+    band = survival_band(fit, np.arange(1.0, 6.0), draws=50, seed=0)
+    assert band[["lower", "upper"]].isna().all().all()
+
+
+@pytest.mark.parametrize("survivors", [
+    [2588] * 24 + [2587],                            # one churn in two years: "alpha 1e-4, beta 2588"
+    [1000, 1000, 999],                               # one churn, at the second renewal
+    [1000, 990, 980, 970, 960, 950, 940, 930],       # a steady trickle: churn rate slightly rising
+])
+def test_sbg_without_falling_churn_is_at_the_geometric_edge(survivors):
+    fit = ShiftedBetaGeometric().fit(survivors)
+    _assert_edge(fit, ["alpha_", "beta_"])
+    assert "one churn probability" in fit.degenerate_
+    sup = _geometric_loglik(survivors)
+    assert sup - FLAT_LOGLIK <= fit.loglik_ <= sup + 1e-9
+
+
+def test_sbg_with_churn_only_at_the_first_renewal_is_at_the_mover_stayer_edge():
+    survivors = [1000, 990, 990, 990, 990]
+    fit = ShiftedBetaGeometric().fit(survivors)
+    _assert_edge(fit, ["alpha_", "beta_"])
+    assert "first renewal" in fit.degenerate_
+    sup = 10 * np.log(0.01) + 990 * np.log(0.99)
+    assert sup - FLAT_LOGLIK <= fit.loglik_ <= sup + 1e-9
+
+
+@pytest.mark.parametrize("model", [ShiftedBetaGeometric, BetaDiscreteWeibull])
+def test_no_churn_at_all_is_at_the_edge(model):
+    fit = model().fit([500, 500, 500, 500])
+    _assert_edge(fit, fit._names)
+    assert "no customer churned" in fit.degenerate_
+    assert -FLAT_LOGLIK <= fit.loglik_ <= 0.0
+
+
+def test_bdw_without_heterogeneity_is_at_the_edge():
+    fit = BetaDiscreteWeibull().fit([1000, 990, 980, 970, 960, 950, 940, 930])
+    assert {"alpha_", "beta_"} <= set(fit.at_bound_)
+    assert fit.summary[["se", "lower_95", "upper_95"]].isna().all().all()
+
+
+def test_edge_found_from_individual_tenures_too():
+    # The same nearly-no-churn cohort given as customer rows (the CLI's path for tenure tables).
+    durations = [24] * 2587 + [24]
+    events = [0] * 2587 + [1]
+    fit = ShiftedBetaGeometric().fit_durations(durations, events)
+    _assert_edge(fit, ["alpha_", "beta_"])
+
+
+@pytest.mark.parametrize("model", [ShiftedBetaGeometric, BetaDiscreteWeibull])
+@pytest.mark.parametrize("survivors", [HIGH_END, REGULAR])
+def test_proper_fits_have_no_edge_flags(model, survivors):
+    fit = model().fit(survivors)
+    assert fit.at_bound_ == {} and fit.notes_ == [] and fit.degenerate_ is None
+    assert (fit.summary["se"] > 0).all()
