@@ -150,8 +150,6 @@ def test_every_report_html_is_self_contained(outputs):
         markdown = (folder / "report.md").read_text()
         for figure in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown):
             assert (folder / figure).is_file(), (name, figure)
-        if name in ("forecast", "cohort"):
-            continue  # written by csim forecast once its report is wired (see docs)
         page = Page()
         page.feed((folder / "report.html").read_text())
         assert page.tags > 20, name
@@ -159,4 +157,4 @@ def test_every_report_html_is_self_contained(outputs):
         assert page.images and all(src.startswith("data:image/") for src in page.images), name
         assert len(page.images) == len(re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)), name
         checked += 1
-    assert checked == 4
+    assert checked == 6

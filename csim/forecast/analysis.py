@@ -46,6 +46,7 @@ from csim.forecast.backtest import backtest_cohorts, backtest_tenure
 from csim.forecast.cohort import COHORT_MODELS
 from csim.forecast.compare import compare_groups
 from csim.forecast.cox import CoxPH
+from csim.forecast.discrete import DISCRETE_MODELS, is_coarse_grid
 from csim.forecast.nonparametric import KaplanMeier
 from csim.forecast.parametric import PARAMETRIC_MODELS, WeibullFitter
 from csim.forecast.ph_test import cox_zph
@@ -60,12 +61,14 @@ FIT_ERRORS = (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError)
 MAX_BACKTEST_PERIODS = 10_000
 
 #: Free parameters of each model: it needs churns at at least this many distinct tenures.
-MODEL_PARAMETERS = {"exponential": 1, "weibull": 2, "lognormal": 2, "loglogistic": 2, "sbg": 2, "bdw": 3}
+MODEL_PARAMETERS = {"exponential": 1, "weibull": 2, "lognormal": 2, "loglogistic": 2, "sbg": 2, "bdw": 3,
+                    "discrete_hazard": 1}
 
 #: Names for people (reports); the JSON keeps the short names.
 MODEL_LABELS = {
     "exponential": "Exponential", "weibull": "Weibull", "lognormal": "Log-normal", "loglogistic": "Log-logistic",
     "sbg": "Shifted beta-geometric (sBG)", "bdw": "Beta-discrete-Weibull (BdW)", "weibull_aft": "Weibull AFT",
+    "discrete_hazard": "Discrete-time hazard (cloglog, hazard per period)",
 }
 PARAMETER_LABELS = {
     "exponential": {"lambda_": "scale λ (mean tenure)"},
@@ -268,15 +271,22 @@ def _backtests(run_one, names, k, diagnostics: Diagnostics, notes: list[str]) ->
 
 
 def _cox_problem(model, caught) -> str | None:
-    """Why a Cox / AFT fit cannot be reported (did not converge, infinite or huge errors), or None."""
-    if any(w.category.__name__ == "ConvergenceWarning" for w in caught):
+    """Why a Cox / AFT fit cannot be reported (did not converge, infinite or huge errors), or None.
+
+    A covariate that separates churned from active customers (monotone likelihood) is not a
+    problem of the fit: its coefficient runs off to ±∞ (``at_bound_``), has no interval, and the
+    others are reported at the limit, as R's coxph does; only the remaining coefficients are checked.
+    """
+    at_bound = set(getattr(model, "at_bound_", None) or {})
+    if not at_bound and any(w.category.__name__ == "ConvergenceWarning" for w in caught):
         return "the fit did not converge"
     summary = model.summary
-    se = summary["se"].to_numpy(float)
-    coef = summary.iloc[:, 0].to_numpy(float)
+    finite = ~summary.index.isin(list(at_bound))
+    se = summary["se"].to_numpy(float)[finite]
+    coef = summary.iloc[:, 0].to_numpy(float)[finite]
     if not (np.all(np.isfinite(se)) and np.all(np.isfinite(coef))):
         return "the fit has infinite or undefined standard errors"
-    if np.max(se) > 1e3:
+    if len(se) and np.max(se) > 1e3:
         return "a coefficient is not identified (standard error above 1000)"
     return None
 
@@ -301,7 +311,7 @@ def analyse_tenure(data, options: ForecastOptions, covariates: pd.DataFrame | No
         km = KaplanMeier().fit(t, d, entry=a)
         result["kaplan_meier"] = _km_result(km, options.at)
     fitted, family, discrete, skipped = {}, {}, {}, {}
-    wanted = options.models or list(PARAMETRIC_MODELS) + list(COHORT_MODELS)
+    wanted = options.models or list(PARAMETRIC_MODELS) + list(COHORT_MODELS) + list(DISCRETE_MODELS)
     zero_events = int(np.sum((t <= 0) & (d > 0)))
     churn_tenures = len(np.unique(t[(d > 0) & (t > 0)]))
 
@@ -338,6 +348,15 @@ def analyse_tenure(data, options: ForecastOptions, covariates: pd.DataFrame | No
         model = _fit(name, lambda n=name: COHORT_MODELS[n]().fit_durations(t, d), diagnostics, notes, skipped)
         if model is not None:
             fitted[name], family[name], discrete[name] = model, "contract", True
+    for name in [m for m in wanted if m in DISCRETE_MODELS]:
+        # Tenures counted in whole periods are interval-censored: the discrete-time model treats
+        # them as such (Kaplan–Meier on the grouped data when nothing else is in it).
+        if not is_coarse_grid(t):
+            _skip(name, "tenures are not on a whole-period grid (fewer than 95 % are whole periods)", notes, skipped)
+            continue
+        model = _fit(name, lambda n=name: DISCRETE_MODELS[n]().fit(t, d, entry=a), diagnostics, notes, skipped)
+        if model is not None:
+            fitted[name], family[name], discrete[name] = model, "contract" if contract_ok else "discrete", True
     if not fitted:
         raise _nothing_fitted(source, "--models" if options.models else duration_where, skipped)
     result["models"] = {name: _model_dict(name, model) for name, model in fitted.items()}
@@ -358,12 +377,18 @@ def analyse_tenure(data, options: ForecastOptions, covariates: pd.DataFrame | No
         notes.append(f"backtest skipped: no churn after tenure {k:g} to score (the last churn is at {last_churn:g})")
     if covariates is not None and covariates.shape[1]:
         _covariate_models(result, t, d, a, covariates, encoding, zero_events, diagnostics, notes)
+        cox = result.get("_fitted_cox")
+        if cox is not None and getattr(cox, "at_bound_", None):
+            notes.append("prediction quality: not measured, a Cox coefficient runs off to infinity (see above)")
+        elif cox is not None:
+            _prediction_quality(result, t, d, a, covariates, options, diagnostics, notes)
     if groups is not None:
         _group_comparison(result, t, d, a, groups, group_name, group_reference, options, diagnostics, notes,
                           encoding=encoding)
     initial = options.cohort_size or float(len(t))
     result["projections"] = _projections(fitted, options, initial, discrete, diagnostics)
     result["projections"]["cohort_size"] = initial
+    _recommend(result, family)
     result["_fitted"] = fitted
     result["_km"] = km
     _finish_notes(result, diagnostics)
@@ -384,6 +409,7 @@ def _covariate_models(result, t, d, a, covariates, encoding, zero_events, diagno
     else:
         result["cox"] = cox_dict
         result["cox"]["encoding"] = encoding
+        notes.extend(f"cox: {note}" for note in getattr(cox, "notes_", None) or [])
         result["_fitted_cox"] = cox
         _ph_test(result, cox, t, d, a, covariates, encoding, diagnostics, notes)
     if zero_events:
@@ -563,3 +589,86 @@ def analyse_cohorts(labels: list[str], cohorts: list[list[float]], options: Fore
     result["_fitted"] = fitted
     _finish_notes(result, diagnostics)
     return result
+
+
+def _recommend(result: dict, family: dict) -> None:
+    """Which model to project with: the backtest's choice (it scores the extrapolation a projection
+    makes), with what AIC prefers within that model's family and the spread of the projections."""
+    choice = result["model_choice"]
+    backtest = choice.get("backtest")
+    survival = result["projections"]["survival"]
+    ends = {name: rows[-1]["survival"] for name, rows in survival.items() if rows and rows[-1].get("survival") is not None}
+    spread = {"t": float(survival[next(iter(survival))][-1]["t"]) if survival else None,
+              "lowest": min(ends.values()) if ends else None, "highest": max(ends.values()) if ends else None}
+    if not backtest or not backtest["summary"]:
+        best = min(choice["by_aic"], key=lambda r: r["aic"])["model"]
+        choice["use_for_projection"] = {"model": best, "by": "aic", "aic_prefers": best, "agree": True,
+                                        "projection_spread": spread}
+        return
+    pick = backtest["summary"][0]["model"]
+    same_family = [r for r in choice["by_aic"] if r["family"] == family.get(pick)]
+    aic_pick = min(same_family, key=lambda r: r["aic"])["model"] if same_family else pick
+    choice["use_for_projection"] = {"model": pick, "by": "backtest", "aic_prefers": aic_pick,
+                                    "agree": aic_pick == pick, "projection_spread": spread}
+
+
+#: Folds of the cross-validation and share of customers held out for calibration.
+CV_FOLDS, HOLDOUT_FRACTION = 5, 0.3
+
+
+def _cox_survival_matrix(model: CoxPH, profiles: pd.DataFrame, times) -> np.ndarray:
+    """S_i(t) = S0(t)^exp(x_i·β): customers × times (the Breslow baseline, as CoxPH.survival)."""
+    base = model.baseline_survival_
+    idx = np.searchsorted(base["t"].to_numpy(), np.asarray(times, float), side="right") - 1
+    s0 = np.where(idx >= 0, base["survival"].to_numpy()[np.clip(idx, 0, None)], 1.0)
+    x = profiles.reindex(columns=model.covariate_names_).fillna(0.0).to_numpy(float)
+    return s0[None, :] ** np.exp(x @ model.params_.to_numpy())[:, None]
+
+
+def _prediction_quality(result, t, d, a, covariates, options, diagnostics, notes) -> None:
+    """The Cox model on customers it was not fitted to: cross-validated Brier skill over
+    Kaplan–Meier and time-dependent AUC, and calibration at the ``--at`` tenures on a hold-out."""
+    from csim.forecast import quality
+
+    X = covariates.reset_index(drop=True).astype(float)
+    cols = list(X.columns)
+    left = a is not None and bool(np.any(np.asarray(a) > 0))
+    data = X.assign(_t=np.asarray(t, float), _d=np.asarray(d, float),
+                    _a=np.asarray(a, float) if a is not None else 0.0)
+    with diagnostics.watch("cox", "prediction quality"):
+        try:
+            times = quality.evaluation_times(t, d)
+
+            def fit_and_predict(train, test, grid):
+                model = CoxPH().fit(train["_t"].to_numpy(), train["_d"].to_numpy(), train[cols],
+                                    entry=train["_a"].to_numpy() if left else None)
+                return _cox_survival_matrix(model, test[cols], grid)
+
+            folds, _ = quality.cross_validate(fit_and_predict, data, folds=CV_FOLDS, seed=options.seed, times=times,
+                                              duration="_t", event="_d", entry="_a" if left else None)
+            quality_result = {
+                "model": "cox", "folds": CV_FOLDS, "seed": options.seed, "times": [float(x) for x in times],
+                "integrated_brier": float(folds["integrated_brier"].mean()),
+                "integrated_brier_km": float(folds["integrated_brier_km"].mean()),
+                "brier_skill": float(folds["brier_skill"].mean()),
+                "brier_skill_range": [float(folds["brier_skill"].min()), float(folds["brier_skill"].max())],
+                "mean_auc": float(folds["mean_auc"].mean()),
+                "per_fold": _records(folds, "fold"),
+                "definition": "5-fold cross-validation holding out customers: integrated Brier score with "
+                              "censoring weights (Graf), skill = 1 − Brier/Brier of Kaplan–Meier fitted to the "
+                              "same training customers; mean cumulative/dynamic AUC (Uno)"}
+            train, test = quality.holdout_split(len(data), HOLDOUT_FRACTION, options.seed)
+            model = CoxPH().fit(data["_t"].to_numpy()[train], data["_d"].to_numpy()[train], data[cols].iloc[train],
+                                entry=data["_a"].to_numpy()[train] if left else None)
+            last = float(np.max(np.asarray(t)[np.asarray(d) > 0]))
+            calibration = []
+            for horizon in [h for h in options.at if 0 < h <= last]:
+                s = _cox_survival_matrix(model, data[cols].iloc[test], [horizon])[:, 0]
+                table, summary = quality.calibration_at(data["_t"].to_numpy()[test], data["_d"].to_numpy()[test], s,
+                                                        horizon, entry=data["_a"].to_numpy()[test] if left else None)
+                calibration.append({"t": float(horizon), **{k: v for k, v in summary.items()},
+                                    "table": _records(table.reset_index(drop=True), "group")})
+            quality_result["calibration"] = {"holdout_share": HOLDOUT_FRACTION, "at": calibration}
+            result["prediction_quality"] = quality_result
+        except FIT_ERRORS as exc:
+            notes.append(f"prediction quality: not measured ({_one_line(exc)})")

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from csim.forecast.cohort import COHORT_MODELS
+from csim.forecast.discrete import DISCRETE_MODELS
 from csim.forecast.nonparametric import KaplanMeier
 from csim.forecast.parametric import PARAMETRIC_MODELS
 
@@ -89,6 +90,8 @@ def backtest_tenure(durations, events, fit_until: float, models=tuple(PARAMETRIC
     for name in models:
         if name in COHORT_MODELS:
             fitted = COHORT_MODELS[name]().fit_durations(cut_t, cut_d)
+        elif name in DISCRETE_MODELS:
+            fitted = DISCRETE_MODELS[name]().fit(cut_t, cut_d, entry=cut_a)
         else:
             fitted = PARAMETRIC_MODELS[name]().fit(cut_t, cut_d, entry=cut_a)
         fits.append(_score(name, fitted, times, actual, fitted.survival(times), rows))

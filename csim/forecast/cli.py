@@ -106,7 +106,7 @@ def register(subparsers) -> None:
     c.add_argument("--cohorts", action="store_true", help="DATA is a survivor table: one row per cohort")
     m = p.add_argument_group("models and projections")
     m.add_argument("--models", type=_names, default=None, metavar="NAME,…",
-                   help="subset of exponential,weibull,lognormal,loglogistic,sbg,bdw (default: all that apply)")
+                   help="subset of exponential,weibull,lognormal,loglogistic,sbg,bdw,discrete_hazard (default: all that apply)")
     m.add_argument("--backtest-periods", type=int, metavar="K",
                    help="fit on the first K periods (≥ 1), score the later ones (default: half the data)")
     m.add_argument("--unit", choices=["months", "days", "years"], default=None,
@@ -143,9 +143,10 @@ def _options(args):
     """Every option value checked (before any data is read); returns ForecastOptions."""
     from csim.forecast.analysis import ForecastOptions
     from csim.forecast.cohort import COHORT_MODELS
+    from csim.forecast.discrete import DISCRETE_MODELS
     from csim.forecast.parametric import PARAMETRIC_MODELS
 
-    known = list(PARAMETRIC_MODELS) + list(COHORT_MODELS)
+    known = list(PARAMETRIC_MODELS) + list(COHORT_MODELS) + list(DISCRETE_MODELS)
     models = None
     if args.models is not None:
         if not args.models:

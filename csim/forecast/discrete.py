@@ -797,3 +797,7 @@ class DiscreteTimeHazard:
             "aggregated_rows": int(len(self.data_.period)), "grid_share": number(self.grid_share_),
             "notes": list(self.notes_), "degenerate": self.degenerate_,
         }
+
+
+#: The discrete-time models ``csim forecast`` fits (name → a fresh fitter; the grid is checked first).
+DISCRETE_MODELS = {"discrete_hazard": lambda: DiscreteTimeHazard(grid="ignore")}

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from csim import __version__
+from csim.html_report import write_html_report
 from csim.io import atomic_path, atomic_write_csv, atomic_write_text, staged_output
 from csim.provenance import write_json
 from csim.report import format_value, markdown_table
@@ -369,6 +370,9 @@ def markdown_report(result: dict, figures: list[str]) -> str:
                   _table(bt["summary"], [("model", lambda r: _model_name(r["model"]), None),
                                          ("MAPE", "mape", _percent_number), ("mean abs. error", "mean_abs_error", sig),
                                          ("max abs. error", "max_abs_error", sig)]), ""]
+    use = choice.get("use_for_projection")
+    if use:
+        lines += _recommendation(use, result, unit)
     if "cox" in result:
         cox = result["cox"]
         rows = [{"covariate": k, **v} for k, v in cox["coefficients"].items()]
@@ -382,6 +386,8 @@ def markdown_report(result: dict, figures: list[str]) -> str:
             lines += ["Reference levels: " + "; ".join(refs) + ".", ""]
     if "ph_test" in result:
         lines += _ph_section(result["ph_test"], unit)
+    if "prediction_quality" in result:
+        lines += _quality_section(result["prediction_quality"], unit)
     if "weibull_aft" in result:
         lines += _aft_section(result["weibull_aft"], (result.get("cox") or {}).get("encoding"), unit)
     if "groups" in result:
@@ -420,6 +426,54 @@ def markdown_report(result: dict, figures: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _recommendation(use: dict, result: dict, unit: str) -> list[str]:
+    """Which model to project with, in words, and how far the models disagree."""
+    name = _model_name(use["model"])
+    if use["by"] == "backtest":
+        text = (f"**For projection use {name}**: fitted on the early tenures it projected the later ones best "
+                "(the backtest above). ")
+        if use["agree"]:
+            text += "AIC, which rewards fit where the data are dense, picks it too."
+        else:
+            text += (f"AIC, which rewards fit where the data are dense rather than the extrapolation a projection "
+                     f"makes, prefers {_model_name(use['aic_prefers'])}; the two disagree, so read the spread below.")
+    else:
+        text = f"**For projection use {name}** (lowest AIC; no backtest was possible)."
+    spread = use.get("projection_spread") or {}
+    if spread.get("lowest") is not None and spread.get("highest") is not None:
+        text += (f" At tenure {spread['t']:g} {unit} the models' projected retention ranges from "
+                 f"{_share(spread['lowest'])} to {_share(spread['highest'])}.")
+    if "discrete_hazard" in result.get("models", {}):
+        text += (f" Tenures here are whole {unit}, so churn times are known only to the {unit[:-1] if unit.endswith('s') else unit}: "
+                 "the discrete-time hazard model treats them as intervals, the continuous models as exact times.")
+    return [text, ""]
+
+
+def _quality_section(quality: dict, unit: str) -> list[str]:
+    """Prediction on held-out customers: cross-validated skill and AUC, calibration at the --at tenures."""
+    lo, hi = quality["brier_skill_range"]
+    lines = ["## Prediction on held-out customers (Cox)", "",
+             f"Over {quality['folds']}-fold cross-validation (customers held out, seed {quality['seed']}), the Cox "
+             f"model's Brier score is {_percent_number(100 * quality['brier_skill'])} better than Kaplan–Meier's "
+             f"(skill {quality['brier_skill']:.2f}, folds {lo:.2f} to {hi:.2f}) and it ranks customers by risk with a "
+             f"mean time-dependent AUC of {quality['mean_auc']:.2f} (0.5 = no better than chance, 1 = perfect).", ""]
+    rows = quality.get("calibration", {}).get("at", [])
+    if rows:
+        lines += [f"Calibration on a {100 * quality['calibration']['holdout_share']:.0f} % hold-out: predicted against "
+                  "observed churn by each tenure in groups of predicted risk (Greenwood–Nam–D'Agostino test; a small "
+                  "p means the predicted risks are off).", "",
+                  _table(rows, [(f"tenure ({unit})", "t", _tenure), ("χ²", "chisq", sig), ("df", "df", None),
+                                ("p", "p", _p_value), ("groups", "groups", None),
+                                ("mean abs. error", "mean_abs_error", _share)]), ""]
+        off = [r for r in rows if r.get("p") is not None and r["p"] < 0.05]
+        if off:
+            tenures = ", ".join(f"{r['t']:g}" for r in off)
+            lines += [f"The predicted risks are miscalibrated at tenure {tenures} "
+                      f"{unit}: the model ranks customers usefully (AUC) but its churn probabilities should not be "
+                      "taken at face value there.", ""]
+    return lines
+
+
 def write_forecast(result: dict, out: str | Path, command: list[str] | None = None) -> list[Path]:
     """Write every output file into the folder ``out``, all or nothing; returns the paths.
 
@@ -443,4 +497,5 @@ def write_forecast(result: dict, out: str | Path, command: list[str] | None = No
         write_json(staging / "forecast.json", public, NULL_REASONS)
         atomic_write_csv(survival_table(result), staging / "survival.csv")
         atomic_write_text(staging / "report.md", markdown_report(public, figures))
+        write_html_report(staging)
     return [out / "forecast.json", out / "survival.csv", out / "report.md", *(out / f for f in figures)]

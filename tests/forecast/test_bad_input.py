@@ -73,8 +73,10 @@ CASES = [
     ("three rows", "t.csv", "months,churned\n3,1\n4,0\n5,1\n", CUSTOMER, ["{data}", "only 3 customers"]),
     ("entry after duration", "t.csv", "months,churned,start\n3,1,0\n4,0,6\n", CUSTOMER + ["--entry", "start"],
      ["{data}", "column 'start', row 2", "after the end of tenure"]),
-    ("all churn at tenure 0", "t.csv", "months,churned\n0,1\n0,1\n0,1\n2,0\n3,0\n", CUSTOMER,
-     ["{data}", "column 'months'", "no model could be fitted", "tenure 0"]),
+    # (the discrete-time model counts a churn at tenure 0 in period 1 and would fit: ask for the others)
+    ("all churn at tenure 0", "t.csv", "months,churned\n0,1\n0,1\n0,1\n2,0\n3,0\n",
+     CUSTOMER + ["--models", "exponential,weibull,lognormal,loglogistic,sbg,bdw"],
+     ["{data}", "--models", "no model could be fitted", "tenure 0"]),
     ("contract model on fractional tenure", "t.csv", "months,churned\n1.5,1\n2.5,1\n3.2,0\n4.1,1\n5.5,0\n",
      CUSTOMER + ["--models", "sbg"], ["{data}", "--models", "no model could be fitted", "whole-period"]),
     ("missing covariate column", "t.csv", GOOD, CUSTOMER + ["--covariates", "size"], ["{data}", "column 'size'"]),
@@ -276,7 +278,8 @@ def test_report_is_for_people(tmp_path, capsys):
 
 
 def test_numerical_warnings_become_notes(tmp_path, capsys):
-    # A covariate equal to the churn flag separates perfectly: the Cox fit cannot converge.
+    # A covariate equal to the churn flag separates perfectly: its Cox coefficient runs off to
+    # infinity (kept, as R's coxph keeps it, with no standard error) and statsmodels warns.
     rng = np.random.default_rng(2)
     n = 60
     frame = pd.DataFrame({"months": rng.integers(1, 12, n), "churned": rng.integers(0, 2, n)})
@@ -291,8 +294,9 @@ def test_numerical_warnings_become_notes(tmp_path, capsys):
     assert status == 0
     assert captured.err == ""
     result = _strict_json(out / "forecast.json")
-    assert "cox" not in result
-    assert any(note.startswith("cox: skipped") for note in result["notes"])
+    assert result["cox"]["at_bound"] == {"flag": "+∞"}
+    assert result["cox"]["coefficients"]["flag"]["se"] is None
+    assert any(note.startswith("cox: the coefficient of flag runs off to +∞") for note in result["notes"])
     assert any(w["model"] == "cox" and w["count"] >= 1 for w in result["numerical_warnings"])
     assert "cox (fit):" in (out / "report.md").read_text()
 

@@ -38,7 +38,8 @@ def test_customer_table_outputs(customer_csv, tmp_path, capsys):
         capsys)
     assert status == 0, err
     result = json.loads((out / "forecast.json").read_text())
-    assert set(result["models"]) == {"exponential", "weibull", "lognormal", "loglogistic", "sbg", "bdw"}
+    # Whole-month tenures: the discrete-time hazard model is fitted too.
+    assert set(result["models"]) == {"exponential", "weibull", "lognormal", "loglogistic", "sbg", "bdw", "discrete_hazard"}
     assert [row["t"] for row in result["kaplan_meier"]["at"]] == [3.0, 6.0]
     assert result["cox"]["ties"] == "efron"
     assert set(result["cox"]["coefficients"]) == {"size[ent]", "size[mid]", "csat"}
@@ -166,3 +167,34 @@ def test_table_of_unknown_shape_says_how_to_read_it(tmp_path, capsys):
     path.write_text("a,b\n1,2\n")
     status, _, err = run(["forecast", str(path), "--out", str(tmp_path / "o")], capsys)
     assert status == 2 and err.startswith(f"csim: error: {path}: say how to read it")
+
+
+def test_monthly_table_with_covariates_gets_discrete_fit_choice_and_prediction_quality(tmp_path):
+    """Whole-month tenures with a covariate: the discrete-time model is fitted and backtested, the
+    report says which model to project with, and the Cox model is scored on held-out customers
+    (cross-validated skill and AUC, calibration at each --at tenure)."""
+    import json
+
+    rng = np.random.default_rng(5)
+    n = 600
+    x = rng.integers(0, 2, n)
+    months = np.ceil(rng.exponential(8.0 / np.exp(0.8 * x)))
+    censor = rng.integers(6, 25, n)
+    frame = pd.DataFrame({"months": np.minimum(months, censor), "churned": (months <= censor).astype(int), "x": x})
+    data = tmp_path / "monthly.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "out"
+    assert main(["forecast", str(data), "--duration", "months", "--event", "churned", "--covariates", "x",
+                 "--at", "3,6,12", "--draws", "200", "--out", str(out)]) == 0
+    result = json.loads((out / "forecast.json").read_text())
+    assert "discrete_hazard" in result["models"]
+    assert "discrete_hazard" in {row["model"] for row in result["model_choice"]["backtest"]["summary"]}
+    use = result["model_choice"]["use_for_projection"]
+    assert use["by"] == "backtest" and use["model"] == result["model_choice"]["backtest"]["summary"][0]["model"]
+    quality = result["prediction_quality"]
+    assert quality["folds"] == 5 and len(quality["per_fold"]) == 5
+    # x raises the hazard by e^0.8: the model must beat Kaplan-Meier and rank better than chance.
+    assert quality["brier_skill"] > 0 and quality["mean_auc"] > 0.55
+    assert [row["t"] for row in quality["calibration"]["at"]] == [3.0, 6.0, 12.0]
+    report = (out / "report.md").read_text()
+    assert "**For projection use" in report and "## Prediction on held-out customers (Cox)" in report
