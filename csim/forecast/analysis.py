@@ -543,6 +543,10 @@ def analyse_cohorts(labels: list[str], cohorts: list[list[float]], options: Fore
     if not wanted:
         raise InputError("--models", ",".join(asked), "survivor counts take the contract-renewal models only; "
                                                       "choose sbg, bdw or both")
+    for label, c in zip(labels, cohorts):
+        if len(c) == 1:
+            notes.append(f"cohort {label}: only its period-0 count ({c[0]:g} customers), so it holds no churn yet "
+                         "and adds nothing to the fits")
     fitted, skipped = {}, {}
     longest = max(len(c) for c in cohorts) - 1
     periods_with_churn = len({t for c in cohorts for t in range(1, len(c)) if c[t] < c[t - 1]})

@@ -50,13 +50,19 @@ def survivors_to_counts(cohorts: Sequence[Sequence[float]]) -> tuple[np.ndarray,
     """Turn survivor counts into (period, customers, churned?) rows for the likelihood.
 
     Each cohort ``[n_0, …, n_k]`` gives ``n_{t−1} − n_t`` churns at period ``t`` (t = 1…k)
-    and ``n_k`` customers still active (right-censored) at period ``k``.
+    and ``n_k`` customers still active (right-censored) at period ``k``. A cohort with only its
+    period-0 count (acquired in the last period) adds nothing to the likelihood; at least one
+    cohort must have been observed for a period.
     """
     periods, weights, churned = [], [], []
+    if not any(np.size(c) >= 2 for c in cohorts):
+        raise ValueError("a cohort needs survivor counts for at least periods 0 and 1")
     for counts in cohorts:
         counts = np.asarray(counts, float)
-        if counts.ndim != 1 or len(counts) < 2:
+        if counts.ndim != 1 or len(counts) < 1:
             raise ValueError("a cohort needs survivor counts for at least periods 0 and 1")
+        if len(counts) == 1:
+            continue
         if np.any(np.diff(counts) > 0) or np.any(counts < 0) or counts[0] <= 0:
             raise ValueError("survivor counts must start positive and never increase")
         lost = -np.diff(counts)

@@ -424,9 +424,10 @@ def parse_survivors(text: str, source: str = "--survivors") -> list[float]:
     return values
 
 
-def check_survivors(values, source, where) -> None:
-    """A cohort needs ≥ 2 counts, a positive start and no increase; ``where(i)`` names position i."""
-    if len(values) < 2:
+def check_survivors(values, source, where, min_counts: int = 2) -> None:
+    """A cohort needs ``min_counts`` counts (≥ 2 on its own; a table's youngest cohort may have only
+    its period-0 count), a positive start and no increase; ``where(i)`` names position i."""
+    if len(values) < min_counts:
         raise InputError(source, where(len(values)), "need survivor counts for at least periods 0 and 1")
     if values[0] <= 0:
         raise InputError(source, where(0), "the cohort must start with a positive count")
@@ -442,10 +443,11 @@ def check_cohorts(cohorts, source, where) -> None:
     Everybody lost at period 1 in every cohort: a churn probability of 1, no retention to model
     (the models' parameters run off to infinity).
     """
-    if all(c[-1] == c[0] for c in cohorts):
+    observed = [c for c in cohorts if len(c) > 1]
+    if all(c[-1] == c[0] for c in observed):
         raise InputError(source, None, "no churn: the survivor counts never fall; retention models need at least "
                                        "one lost customer")
-    if all(c[1] == 0 for c in cohorts):
+    if all(c[1] == 0 for c in observed):
         raise InputError(source, where(0, 1), f"every customer churned at period 1 ({cohorts[0][0]:g} → 0): there "
                                               "is no retention to model; give a cohort with survivors after period 1")
 
@@ -511,9 +513,15 @@ def load_cohort_table(path) -> tuple[list[str], list[list[float]]]:
             if pd.isna(number) or not np.isfinite(number) or number < 0:
                 raise InputError(path, f"column '{c}', row {r + 1}", f"survivor count must be a number ≥ 0, got {cell!r}")
             values.append(float(number))
+        # A cohort acquired in the last period has only its period-0 count: it holds no churn yet,
+        # but it is data (its size), not an error.
         check_survivors(values, str(path),
-                        lambda i, r=r: f"column '{count_columns[min(i, len(count_columns) - 1)]}', row {r + 1}")
+                        lambda i, r=r: f"column '{count_columns[min(i, len(count_columns) - 1)]}', row {r + 1}",
+                        min_counts=1)
         labels.append(label or f"cohort {r + 1}")
         cohorts.append(values)
+    if all(len(c) < 2 for c in cohorts):
+        raise InputError(path, f"column '{count_columns[1]}'", "no cohort has a count for period 1; retention "
+                                                              "needs at least one cohort observed for a period")
     check_cohorts(cohorts, str(path), lambda c, i: f"column '{count_columns[i]}', row {c + 1}")
     return labels, cohorts

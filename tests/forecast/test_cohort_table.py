@@ -22,3 +22,34 @@ def test_period_zero_counts_stay_counts(tmp_path):
     labels, cohorts = load_cohort_table(path)
     assert labels == ["cohort 1", "cohort 2"]
     assert cohorts == [[1000, 800, 700], [900, 700, 650]]
+
+
+def test_a_youngest_cohort_with_only_its_period_zero_count_is_used_not_refused(tmp_path):
+    """It holds no churn, so the fits equal those without it, and the output says so."""
+    import json
+
+    from csim.cli import main
+
+    rows = "cohort,p0,p1,p2,p3\n2021,1000,800,700,650\n2022,900,720,640,\n2023,950,780,,\n"
+    with_young = tmp_path / "with.csv"
+    with_young.write_text(rows + "2024,1000,,,\n")
+    without = tmp_path / "without.csv"
+    without.write_text(rows)
+    labels, cohorts = load_cohort_table(with_young)
+    assert labels[-1] == "2024" and cohorts[-1] == [1000]
+    results = []
+    for path in (with_young, without):
+        out = tmp_path / path.stem
+        assert main(["forecast", str(path), "--cohorts", "--horizon", "6", "--draws", "100", "--out", str(out)]) == 0
+        results.append(json.loads((out / "forecast.json").read_text()))
+    assert results[0]["models"]["sbg"]["parameters"] == results[1]["models"]["sbg"]["parameters"]
+    assert any(note.startswith("cohort 2024: only its period-0 count") for note in results[0]["notes"])
+
+
+def test_a_table_of_period_zero_counts_only_is_refused(tmp_path, capsys):
+    from tests.bad_input import assert_bad_input
+
+    path = tmp_path / "young.csv"
+    path.write_text("cohort,p0,p1\n2023,1000,\n2024,900,\n")
+    assert_bad_input(capsys, ["forecast", path, "--cohorts", "--out", tmp_path / "o"], tmp_path / "o",
+                     [str(path), "column 'p1'", "no cohort has a count for period 1"])
