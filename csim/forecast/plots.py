@@ -27,8 +27,27 @@ def plot_km(km, ax=None, label: str | None = None, color=None):
     return ax
 
 
+#: Models whose survival changes only at whole periods (contract renewals, discrete-time hazards):
+#: drawn as steps, since a smooth line between renewals would claim churn that cannot happen there.
+PERIOD_MODELS = frozenset({"sbg", "bdw", "discrete_hazard"})
+
+
+def at_risk_row(ax, km, ticks=None) -> None:
+    """The number still at risk under the x-axis at each tick, as survival figures print it."""
+    table = km.table_
+    ticks = [x for x in (ax.get_xticks() if ticks is None else ticks) if ax.get_xlim()[0] <= x <= ax.get_xlim()[1]]
+    t, n = table["t"].to_numpy(), table["at_risk"].to_numpy()
+    transform = ax.get_xaxis_transform()
+    ax.text(0.0, -0.2, "at risk", transform=ax.transAxes, ha="right", va="top", fontsize=7, color="dimgrey")
+    for x in ticks:
+        later = np.flatnonzero(t >= x)
+        count = int(n[later[0]]) if len(later) else 0
+        ax.text(x, -0.2, f"{count:,}", transform=transform, ha="center", va="top", fontsize=7, color="dimgrey")
+
+
 def plot_survival(km=None, fits: dict | None = None, times=None, ax=None, unit: str = "months", title: str | None = None):
-    """Kaplan–Meier (with band) and each fitted model's curve overlaid (``fits``: name → model)."""
+    """Kaplan–Meier (with band and the number at risk) and each fitted model's curve overlaid
+    (``fits``: name → model; contract-renewal and discrete-time models as steps at whole periods)."""
     ax = _axes(ax)
     if km is not None:
         plot_km(km, ax=ax, color="black")
@@ -36,10 +55,16 @@ def plot_survival(km=None, fits: dict | None = None, times=None, ax=None, unit: 
         end = km.table_["t"].max() if km is not None else 12.0
         times = np.linspace(0, end, 200)
     for name, model in (fits or {}).items():
-        ax.plot(times, model.survival(times), label=name, linewidth=1.2)
+        if name in PERIOD_MODELS:
+            periods = np.arange(0.0, np.floor(np.max(times)) + 1)
+            ax.step(periods, model.survival(periods), where="post", label=name, linewidth=1.2)
+        else:
+            ax.plot(times, model.survival(times), label=name, linewidth=1.2)
     ax.set_xlabel(f"tenure ({unit})")
     ax.set_title(title or "Survival: Kaplan–Meier and fitted models")
     ax.legend(frameon=False, fontsize=8)
+    if km is not None and len(km.table_):
+        at_risk_row(ax, km)
     return ax
 
 
@@ -69,7 +94,8 @@ def plot_projection(bands: dict, observed: pd.Series | None = None, fit_end: flo
     if observed is not None:
         ax.plot(observed.index, observed.to_numpy(), "ko", markersize=3.5, label="observed")
     if fit_end is not None:
-        ax.axvline(fit_end, color="grey", linestyle=":", linewidth=1)
+        ax.axvline(fit_end, color="grey", linestyle=":", linewidth=1, label=f"end of the data ({fit_end:g} {unit})")
+    ax.set_ylim(bottom=0)  # a share or a count: from zero, so a fall is not exaggerated
     ax.set_xlabel(f"tenure ({unit})")
     ax.set_ylabel(ylabel)
     ax.set_title(title or "Projection with 95 % bands")
