@@ -133,7 +133,7 @@ def read_ledger(path, columns: dict[str, str] | None = None, skip_bad_rows: bool
     before start) drop the row instead and are counted: ``{"rows": n, "skipped": k, "first": "…"}``.
     """
     from csim.errors import InputError
-    from csim.forecast.data import read_table
+    from csim.forecast.data import _blank, date_cells, read_table
 
     source = str(path)
     frame = read_table(path)
@@ -147,29 +147,35 @@ def read_ledger(path, columns: dict[str, str] | None = None, skip_bad_rows: bool
     if data.empty:
         raise InputError(source, None, "the ledger has no rows")
     text = data.astype(str).apply(lambda c: c.str.strip())
-    problems: dict[int, str] = {}
+    problems: dict[int, tuple[str, str]] = {}  # row index → (ledger column, problem); the first one per row
 
     def bad(mask: np.ndarray, column: str, problem: str) -> None:
         for i in np.flatnonzero(mask):
-            problems.setdefault(int(i), f"column '{names[column]}' row {i + 1}: {problem}")
+            problems.setdefault(int(i), (column, problem))
+
+    def described(i: int) -> str:
+        column, problem = problems[i]
+        return f"column '{names[column]}' row {i + 1}: {problem}"
 
     if (text["customer_id"] == "").any():
         i = int(np.flatnonzero(text["customer_id"].to_numpy() == "")[0])
         raise InputError(source, f"column '{names['customer_id']}'", "empty customer id", row=i + 1)
-    start = pd.to_datetime(text["start_date"], errors="coerce", format="mixed")
-    bad(start.isna().to_numpy(), "start_date", f"not a date ({text['start_date'].iloc[0]!r} style expected: YYYY-MM-DD)")
-    blank_end = (text["end_date"] == "") | text["end_date"].str.lower().isin(["nan", "none", "null"])
-    end = pd.to_datetime(text["end_date"].where(~blank_end), errors="coerce", format="mixed")
-    bad((end.isna() & ~blank_end).to_numpy(), "end_date", "not a date (leave it empty for an active subscription)")
+    start, start_blank = date_cells(data["start_date"])
+    bad(start.isna().to_numpy() | start_blank, "start_date", "not a date (YYYY-MM-DD expected)")
+    # Exports write an open end as nothing, or as "nan", "None" or "null".
+    raw_end = data["end_date"]
+    open_end = _blank(raw_end) | text["end_date"].str.lower().isin(["nan", "none", "null"]).to_numpy()
+    end, _ = date_cells(raw_end.where(~open_end))
+    bad(end.isna().to_numpy() & ~open_end, "end_date", "not a date (leave it empty for an active subscription)")
     amount = pd.to_numeric(text["monthly_amount"], errors="coerce")
     bad(~np.isfinite(amount.to_numpy(dtype=float)) | (amount.to_numpy(dtype=float) < 0), "monthly_amount",
         "not a finite amount ≥ 0")
     bad((end < start).to_numpy(), "end_date", "before the start date")
     if problems and not skip_bad_rows:
         first = min(problems)
-        column_part, _, rest = problems[first].partition(" row ")
-        row, _, problem = rest.partition(": ")
-        raise InputError(source, column_part, f"{problem} (or skip such rows with --skip-bad-rows)", row=int(row))
+        column, problem = problems[first]
+        raise InputError(source, f"column '{names[column]}'", f"{problem} (or skip such rows with --skip-bad-rows)",
+                         row=first + 1)
     keep = np.ones(len(data), bool)
     keep[list(problems)] = False
     ledger = pd.DataFrame({"customer_id": text["customer_id"], "start": start, "end": end, "amount": amount})
@@ -179,7 +185,7 @@ def read_ledger(path, columns: dict[str, str] | None = None, skip_bad_rows: bool
     ledger["row"] = np.arange(1, len(data) + 1)
     ledger = ledger[keep].reset_index(drop=True)
     if ledger.empty:
-        raise InputError(source, None, f"every row has a problem (first: {problems[min(problems)]})")
+        raise InputError(source, None, f"every row has a problem (first: {described(min(problems))})")
     if "currency" in ledger:
         currencies = sorted(set(ledger["currency"]) - {""})
         if len(currencies) > 1:
@@ -190,7 +196,7 @@ def read_ledger(path, columns: dict[str, str] | None = None, skip_bad_rows: bool
     ledger["subscription_id"] = ledger.get("subscription_id", ledger["customer_id"])
     _refuse_overlaps(ledger, source, names)
     return ledger, {"rows": int(len(data)), "skipped": int(len(problems)),
-                    "first_skipped": problems[min(problems)] if problems else None}
+                    "first_skipped": described(min(problems)) if problems else None}
 
 
 def _refuse_overlaps(ledger: pd.DataFrame, source: str, names: dict) -> None:
@@ -229,6 +235,7 @@ def ledger_records(ledger: pd.DataFrame, as_of=None, name: str = "ledger") -> Re
     a fall (``contraction``) or a fall to zero (``churn``: a ledger does not say why). Segment and
     channel come from the customer's first period; leads, CS touches and staffing are unknown.
     """
+    from csim.engine.world import run_meta
     from csim.records import ACCOUNT_COLUMNS, EVENT_COLUMNS, LEAD_COLUMNS, TOUCH_COLUMNS, empty_table
     from csim.scenario.model import Scenario
 
@@ -293,11 +300,10 @@ def ledger_records(ledger: pd.DataFrame, as_of=None, name: str = "ledger") -> Re
         "reactivated": np.bincount(acc_of[kind == EVENT_KINDS.index("reactivation")],
                                    minlength=len(customers))[ids] > 0,
     }
-    base = Scenario()  # what a ledger cannot tell (margin, discounting) comes from the defaults
-    meta = {"scenario_name": name, "strategy": "ledger", "gross_margin": base.economics.gross_margin,
-            "discount_rate_annual": base.economics.discount_rate_annual, "cs_headcount": 0,
-            "cs_hours_per_week": base.cs_team.hours_per_week, "csm_cost_per_year": 0.0,
-            "marketing_cost_per_lead": 0.0, "warmup_months": 0}
+    # What a ledger cannot tell (margin, discounting) comes from the defaults; it has no CS team
+    # and no marketing spend (their metrics are marked unknown by mark_unknown).
+    meta = {**run_meta(Scenario(name=name)), "strategy": "ledger", "cs_headcount": 0, "csm_cost_per_year": 0.0,
+            "marketing_cost_per_lead": 0.0}
     return Records(events={k: v.astype(EVENT_COLUMNS[k], copy=False) for k, v in events.items()},
                    accounts={k: np.asarray(v).astype(ACCOUNT_COLUMNS[k], copy=False) for k, v in accounts.items()},
                    leads=empty_table(LEAD_COLUMNS), touches=empty_table(TOUCH_COLUMNS), horizon_days=horizon,

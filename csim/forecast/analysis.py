@@ -620,15 +620,6 @@ def _recommend(result: dict, family: dict) -> None:
 CV_FOLDS, HOLDOUT_FRACTION = 5, 0.3
 
 
-def _cox_survival_matrix(model: CoxPH, profiles: pd.DataFrame, times) -> np.ndarray:
-    """S_i(t) = S0(t)^exp(x_i·β): customers × times (the Breslow baseline, as CoxPH.survival)."""
-    base = model.baseline_survival_
-    idx = np.searchsorted(base["t"].to_numpy(), np.asarray(times, float), side="right") - 1
-    s0 = np.where(idx >= 0, base["survival"].to_numpy()[np.clip(idx, 0, None)], 1.0)
-    x = profiles.reindex(columns=model.covariate_names_).fillna(0.0).to_numpy(float)
-    return s0[None, :] ** np.exp(x @ model.params_.to_numpy())[:, None]
-
-
 def _prediction_quality(result, t, d, a, covariates, options, diagnostics, notes) -> None:
     """The Cox model on customers it was not fitted to: cross-validated Brier skill over
     Kaplan–Meier and time-dependent AUC, and calibration at the ``--at`` tenures on a hold-out."""
@@ -646,7 +637,7 @@ def _prediction_quality(result, t, d, a, covariates, options, diagnostics, notes
             def fit_and_predict(train, test, grid):
                 model = CoxPH().fit(train["_t"].to_numpy(), train["_d"].to_numpy(), train[cols],
                                     entry=train["_a"].to_numpy() if left else None)
-                return _cox_survival_matrix(model, test[cols], grid)
+                return model.survival_matrix(test[cols], grid)
 
             folds, _ = quality.cross_validate(fit_and_predict, data, folds=CV_FOLDS, seed=options.seed, times=times,
                                               duration="_t", event="_d", entry="_a" if left else None)
@@ -667,7 +658,7 @@ def _prediction_quality(result, t, d, a, covariates, options, diagnostics, notes
             last = float(np.max(np.asarray(t)[np.asarray(d) > 0]))
             calibration = []
             for horizon in [h for h in options.at if 0 < h <= last]:
-                s = _cox_survival_matrix(model, data[cols].iloc[test], [horizon])[:, 0]
+                s = model.survival_matrix(data[cols].iloc[test], [horizon])[:, 0]
                 table, summary = quality.calibration_at(data["_t"].to_numpy()[test], data["_d"].to_numpy()[test], s,
                                                         horizon, entry=data["_a"].to_numpy()[test] if left else None)
                 calibration.append({"t": float(horizon), **{k: v for k, v in summary.items()},

@@ -230,14 +230,6 @@ def _check_combination(args) -> None:
         raise InputError("--reference", None, "needs --covariates or --group (the column whose level it names)")
 
 
-def _check_out_folder(args) -> None:
-    """``--out`` is replaced whole on success: refuse a file, an unwritable place, the folder
-    holding DATA, or a folder of other files (:func:`csim.io.check_output_dir`)."""
-    from csim.io import check_output_dir
-
-    check_output_dir(args.out, inputs=[args.data])
-
-
 # ---------------------------------------------------------------------------- loading
 
 
@@ -343,8 +335,11 @@ def run_forecast(args) -> int:
 
     from csim.forecast.analysis import Diagnostics, analyse_cohorts, analyse_tenure
     from csim.forecast.report import write_forecast
+    from csim.io import check_output_dir
 
-    _check_out_folder(args)
+    # --out is replaced whole on success: refuse a file, an unwritable place, the folder holding
+    # DATA, or a folder of other files, before any work.
+    check_output_dir(args.out, inputs=[args.data])
     options = _options(args)
     _check_combination(args)
     # Warnings outside the fits (reading the table, say) are kept as notes too, never printed.

@@ -204,26 +204,32 @@ class CoxPH:
         t, d, X, entry, strata = self._data
         return concordance_index(t, X @ self.params_.to_numpy(), d, entry=entry, strata=strata)
 
-    def survival(self, times, covariates=None) -> np.ndarray:
-        """Predicted share still active at tenure ``times`` for one covariate profile.
+    def survival_matrix(self, profiles: pd.DataFrame, times) -> np.ndarray:
+        """S_i(t) = S0(t)^exp(x_i·β) for each row of ``profiles`` (customers × times).
 
-        ``covariates``: mapping name → value; missing names count as 0 (the reference).
+        Columns of ``profiles`` are covariate names; missing ones count as 0 (the reference).
         Follows the Breslow baseline, so it is a step function defined up to the last churn time.
         """
         if self.baseline_survival_ is None:
             raise ValueError("stratified models have one baseline per stratum; predict per stratum is not offered")
-        x = pd.Series(covariates or {}, dtype=float).reindex(self.covariate_names_).fillna(0.0).to_numpy()
-        risk = float(np.exp(x @ self.params_.to_numpy()))
         base = self.baseline_survival_
         idx = np.searchsorted(base["t"].to_numpy(), np.asarray(times, float), side="right") - 1
         s0 = np.where(idx >= 0, base["survival"].to_numpy()[np.clip(idx, 0, None)], 1.0)
-        return s0 ** risk
+        x = profiles.reindex(columns=self.covariate_names_).astype(float).fillna(0.0).to_numpy()
+        return s0[None, :] ** np.exp(x @ self.params_.to_numpy())[:, None]
+
+    def survival(self, times, covariates=None) -> np.ndarray:
+        """Predicted share still active at tenure ``times`` for one covariate profile.
+
+        ``covariates``: mapping name → value; missing names count as 0 (the reference).
+        """
+        return self.survival_matrix(pd.DataFrame([dict(covariates or {})]), times)[0]
 
     def predict(self, profiles: pd.DataFrame, times) -> pd.DataFrame:
-        """Survival at ``times`` for each row of ``profiles`` (columns = covariate names)."""
+        """Survival at ``times`` for each row of ``profiles`` (columns = covariate names): times × profiles."""
         times = np.asarray(times, float)
-        return pd.DataFrame({idx: self.survival(times, row.to_dict()) for idx, row in profiles.iterrows()},
-                            index=pd.Index(times, name="t"))
+        return pd.DataFrame(self.survival_matrix(profiles, times).T, index=pd.Index(times, name="t"),
+                            columns=profiles.index)
 
     def to_dict(self) -> dict:
         """Plain-JSON description of the fit."""

@@ -308,22 +308,32 @@ def parse_date(text: str, source: str, where: str | None = None) -> pd.Timestamp
     return value
 
 
-def _date_column(frame: pd.DataFrame, column: str, source, allow_blank: bool) -> pd.Series:
-    """Dates of a column (time zones converted to UTC, then dropped); InputError at the first bad cell."""
-    raw = frame[column]
+def date_cells(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """The dates of a column (time zones converted to UTC, then dropped) and its blank cells.
+
+    A cell that is neither blank nor a date is NaT; callers decide whether that is an error
+    (:func:`_date_column`) or a row to skip (:func:`csim.ledger.read_ledger`).
+    """
     blank = _blank(raw)
-    if blank.any() and not allow_blank:
-        raise InputError(source, f"column '{column}', row {_first_row(blank)}", "empty date")
     if pd.api.types.is_datetime64_any_dtype(raw):
         if getattr(raw.dt, "tz", None) is not None:
             raw = raw.dt.tz_convert("UTC").dt.tz_localize(None)
-        return raw
+        return raw, blank
     text = raw.where(~blank).astype(object)
     try:
         parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
     except (ValueError, TypeError, OverflowError):
         # One cell pandas cannot place on the time line at all: find it cell by cell.
         parsed = pd.Series([_one_date(v) for v in text], index=raw.index, dtype="datetime64[ns]")
+    return parsed, blank
+
+
+def _date_column(frame: pd.DataFrame, column: str, source, allow_blank: bool) -> pd.Series:
+    """Dates of a column (time zones converted to UTC, then dropped); InputError at the first bad cell."""
+    raw = frame[column]
+    parsed, blank = date_cells(raw)
+    if blank.any() and not allow_blank:
+        raise InputError(source, f"column '{column}', row {_first_row(blank)}", "empty date")
     bad = parsed.isna().to_numpy() & ~blank
     if bad.any():
         row = _first_row(bad)
