@@ -90,6 +90,9 @@ def _without_main() -> Iterator[None]:
             spawn.get_preparation_data = original
 
 
+# Two near-identical pairs, written out rather than made by a factory: the process object is
+# pickled to the fork server or the new interpreter by its class's module-level name, which a
+# class built inside a function does not have.
 class _SpawnWorker(multiprocessing.context.SpawnProcess):
     @staticmethod
     def _Popen(process_obj):
