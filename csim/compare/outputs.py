@@ -33,7 +33,7 @@ def crn_summary(stats: dict) -> dict:
 
 
 def compare_scenarios(scenarios: Sequence, reps: int, seed: int, out: str | os.PathLike, *,
-                      sources: Sequence[str | None] | None = None, executor: str = "joblib",
+                      sources: Sequence[str | None] | None = None, executor: str = "local",
                       workers: int | None = 2, progress: bool = True, survival: bool = True,
                       survival_replications: int | None = 10, equalize: str | None = None,
                       decompose: bool = False, small_team_command: str | None = None,

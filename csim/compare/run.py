@@ -71,7 +71,7 @@ def run_scenarios(
     seed: int,
     *,
     sources: Sequence[str | os.PathLike | None] | None = None,
-    executor: str = "joblib",
+    executor: str = "local",
     workers: int | None = 2,
     checkpoint_dir: str | os.PathLike | None = None,
     progress: bool = True,
