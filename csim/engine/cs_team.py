@@ -1,8 +1,15 @@
-"""The customer-success team: CSMs as a SimPy priority resource that touches queue for.
+"""The customer-success team: CSMs that touches queue for.
 
 A touch of ``h`` CSM hours occupies one CSM for ``h · 7 / hours_per_week`` calendar days: a CSM
 works the touch through the hours of the week they have for touches. With exponential touch
 durations and Poisson requests the team is an M/M/c queue (tested against Erlang C).
+
+The team is a pool of ``headcount`` identical servers with one waiting line ordered by play
+priority, then request time, then arrival (SimPy's ``PriorityResource`` order). It is kept as a
+count of busy CSMs and a heap rather than as a SimPy resource: a resource spends a request event
+and a release event on every touch even when a CSM is free at once, two thirds of the events a
+touch costs. Here a touch costs exactly one SimPy event, the timeout of its service; the
+waiting line is only touched when every CSM is busy.
 """
 
 from __future__ import annotations
@@ -10,8 +17,6 @@ from __future__ import annotations
 import heapq
 import itertools
 from typing import TYPE_CHECKING
-
-import simpy
 
 from csim.engine import streams as S
 from csim.engine.policy import CANCELLED, DONE, EXPIRED, WAITING
@@ -27,63 +32,13 @@ NAN = float("nan")
 IN_SERVICE = -1
 
 
-class HeapQueue:
-    """Put-queue of a priority resource as a binary heap.
-
-    SimPy's own ``SortedQueue`` re-sorts the whole list on every request, which turns an
-    overloaded CS team (thousands of waiting touches) quadratic. SimPy documents ``PutQueue`` as
-    replaceable and reads only ``append``, ``pop``, ``[idx]`` and ``len``; for a resource it only
-    ever looks at index 0, the head. Order is SimPy's own request key (priority, time, preempt),
-    ties broken first come, first served.
-    """
-
-    __slots__ = ("_heap", "_count")
-
-    def __init__(self) -> None:
-        self._heap: list = []
-        self._count = itertools.count()
-
-    def append(self, request) -> None:
-        heapq.heappush(self._heap, (request.key, next(self._count), request))
-
-    def __len__(self) -> int:
-        return len(self._heap)
-
-    def __getitem__(self, index: int):
-        if index != 0:
-            raise IndexError("only the head of a HeapQueue is addressable")
-        return self._heap[0][2]
-
-    def pop(self, index: int = 0):
-        if index != 0:
-            raise IndexError("only the head of a HeapQueue can be popped")
-        return heapq.heappop(self._heap)[2]
-
-    def remove(self, request) -> None:
-        """Withdraw a waiting request (``Request.cancel``)."""
-        for i, entry in enumerate(self._heap):
-            if entry[2] is request:
-                self._heap[i] = self._heap[-1]
-                self._heap.pop()
-                heapq.heapify(self._heap)
-                return
-        raise ValueError("request not in queue")
-
-
-class CSMPool(simpy.PriorityResource):
-    """CSMs: a priority resource whose waiting line is a :class:`HeapQueue`."""
-
-    PutQueue = HeapQueue
-
-
 class Ticket:
     """One touch request and where it stands (waiting, in service, or ended)."""
 
-    __slots__ = ("acct", "play_index", "play", "requested", "request", "started", "hours", "state")
+    __slots__ = ("acct", "play_index", "play", "requested", "started", "hours", "state")
 
     def __init__(self, acct: "Account", play_index: int, play: "Play", requested: float):
         self.acct, self.play_index, self.play, self.requested = acct, play_index, play, requested
-        self.request = None
         self.started = NAN
         self.hours = 0.0
         self.state = WAITING
@@ -96,10 +51,11 @@ class CSTeam:
     ``expired`` at its deadline, ``cancelled`` when its account churns while it waits (recorded
     at the churn), or ``waiting`` at the horizon (recorded by :meth:`close`). Expiry is recorded
     at the exact deadline, ``requested + deadline_days``, and found when it matters: when a CSM
-    reaches the request (which is then released at once, holding no CSM time), when its account
+    reaches the request (which is then passed over, holding no CSM time), when its account
     churns (a request past its deadline had expired before the churn) or at the horizon. This is
-    the same queue as a timeout racing each request, with no extra event per request; withdrawing
-    a request from the heap on the spot would cost O(n) a time.
+    the same queue as a timeout racing each request, with no extra event per request; a request
+    that ended while waiting stays in the heap and is skipped when it reaches the head, since
+    withdrawing it on the spot would cost O(n) a time.
     """
 
     def __init__(self, world: "World"):
@@ -107,7 +63,11 @@ class CSTeam:
         self.world = world
         self.env = world.env
         self.hours_per_week = team.hours_per_week
-        self.server = CSMPool(self.env, capacity=team.headcount) if team.headcount > 0 else None
+        self.capacity = team.headcount
+        self.busy = 0
+        #: Waiting requests: (priority, requested, arrival number, ticket).
+        self.line: list[tuple[int, float, int, Ticket]] = []
+        self._arrivals = itertools.count()
         self.days_per_hour = 7.0 / team.hours_per_week
         #: Requests not yet ended, per account index: cancelled if the account churns.
         self.open: dict[int, set[Ticket]] = {}
@@ -118,14 +78,9 @@ class CSTeam:
         ``productive_fte × hours_per_week``. Touches in service keep their duration."""
         if headcount <= 0:
             return
-        if self.server is None:
-            self.server = CSMPool(self.env, capacity=1)
-            self.server._capacity = 0
-        added = headcount - self.server.capacity
-        self.server._capacity = headcount  # SimPy fixes capacity at construction; the team only grows
-        for _ in range(max(0, added)):
-            self.server._trigger_put(None)  # each call starts at most one waiting request
+        self.capacity = max(self.capacity, headcount)  # the team only grows
         self.days_per_hour = 7.0 * headcount / (self.hours_per_week * productive_fte)
+        self._serve_waiting()
 
     def _record(self, ticket: Ticket, finished: float, outcome: int, ended: float) -> None:
         w = self.world
@@ -133,22 +88,19 @@ class CSTeam:
                       ticket.started, finished, ticket.hours, outcome, ended)
 
     def request(self, acct: "Account", i: int, play: "Play", now: float) -> None:
-        """Queue a touch; with no CSMs at all it expires at once.
-
-        The touch is driven by callbacks on the request, deadline and service events rather
-        than a process of its own: the same queueing, fewer SimPy events per touch.
-        """
+        """Queue a touch, or start it at once if a CSM is free; with no CSMs at all (and none to be
+        hired under a coverage rule) it expires at once."""
         ticket = Ticket(acct, i, play, now)
-        if self.server is None and not self.world.staffing.coverage:
+        if self.capacity <= 0 and not self.world.staffing.coverage:
             ticket.state = EXPIRED
             self._record(ticket, NAN, EXPIRED, now)
             return
         self.open.setdefault(acct.idx, set()).add(ticket)
-        if self.server is None:  # a coverage team with nobody hired yet: the request waits for the first hire
-            self.server = CSMPool(self.env, capacity=1)
-            self.server._capacity = 0
-        ticket.request = request = self.server.request(priority=play.priority)
-        request.callbacks.append(lambda event: self._granted(ticket))
+        if self.busy < self.capacity and not self.line:
+            self._start(ticket, now)
+        else:
+            # A coverage team with nobody hired yet also lands here: the request waits for the first hire.
+            heapq.heappush(self.line, (play.priority, now, next(self._arrivals), ticket))
 
     def _end(self, ticket: Ticket, state: int) -> None:
         ticket.state = state
@@ -176,24 +128,33 @@ class CSTeam:
             else:  # in service: it finishes, its effect lands on a churned account and is dropped
                 self.open.setdefault(acct.idx, set()).add(ticket)
 
-    def _granted(self, ticket: Ticket) -> None:
-        env = self.env
-        if ticket.state != WAITING or self._expired(ticket, env.now):
-            self.server.release(ticket.request)  # cancelled or expired while queued: no CSM time
-            return
+    def _start(self, ticket: Ticket, now: float) -> None:
+        """A CSM takes the touch: one timeout for its service."""
+        self.busy += 1
         ticket.state = IN_SERVICE
-        ticket.started = env.now
+        ticket.started = now
         play = ticket.play
         hours = play.csm_hours if play.duration == "fixed" else play.csm_hours * ticket.acct.dice.exp1(S.U_TOUCH)
         ticket.hours = hours
-        service = env.timeout(hours * self.days_per_hour)
+        service = self.env.timeout(hours * self.days_per_hour)
         service.callbacks.append(lambda event: self._finished(ticket))
 
+    def _serve_waiting(self) -> None:
+        """Free CSMs take the head of the line; requests that ended while waiting are passed over."""
+        now = self.env.now
+        line = self.line
+        while line and self.busy < self.capacity:
+            ticket = heapq.heappop(line)[3]
+            if ticket.state == WAITING and not self._expired(ticket, now):
+                self._start(ticket, now)
+
     def _finished(self, ticket: Ticket) -> None:
-        self.server.release(ticket.request)
+        self.busy -= 1
         now = self.env.now
         self._end(ticket, DONE)
         self._record(ticket, now, DONE, now)
+        if self.line:
+            self._serve_waiting()
         acct = ticket.acct
         if acct.mrr == 0:
             return
