@@ -35,16 +35,24 @@ Intervals are pointwise, by default on the log scale as R ``survfit`` reports th
 (``conf_type="log"``: CIF · exp(±z·se/CIF), upper end capped at 1); ``"log-log"`` and
 ``"plain"`` are the other choices. Tenures are in whatever unit the durations are in (months for
 customer tables).
+
+For a customer table with a cause column, :func:`cause_codes` turns the labels read from the
+file into codes (the largest cause first) and :func:`competing_risks_analysis` gathers what a
+report shows: the incidence per cause at chosen tenures, all-cause churn, the check that the
+causes add up to it, cause-specific Cox models and a one-sentence headline.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from csim.errors import InputError
 
 #: Interval transforms offered (R ``survfit`` ``conf.type`` names).
 CONF_TYPES = ("log", "log-log", "plain")
@@ -133,6 +141,8 @@ class CumulativeIncidence:
                 "cif": self._step(table, "cif", times, 0.0), "se": self._step(table, "se", times, 0.0),
                 "lower": self._step(table, "lower", times, np.nan), "upper": self._step(table, "upper", times, np.nan),
             }))
+        if not frames:                                         # no cause to report (nobody churned)
+            return pd.DataFrame(columns=["t", "cause", "label", "cif", "se", "lower", "upper"])
         return pd.concat(frames, ignore_index=True)
 
     def to_dict(self, times=None) -> dict:
@@ -416,7 +426,334 @@ def cause_specific_cox(durations, causes, X, cause, entry=None, ties: str = "efr
     events = (code == cause).astype(float)
     if not events.any():
         raise ValueError(f"no churns of cause {cause}: its hazard cannot be modelled")
-    model = CoxPH(ties=ties, level=level).fit(x, events, X, entry=e)
+    model = CoxPH(ties=ties, level=level).fit(x, events, covariates=X, entry=e)
     model.cause_ = cause
     model.competing_events_ = int(np.sum((code > 0) & (code != cause)))
     return model
+
+
+# ---------------------------------------------------------------- customer tables with a cause column
+
+#: Most distinct churn causes :func:`cause_codes` accepts. More usually means the wrong column
+#: (an id, a free-text comment) rather than a classification of churn, and more curves than this
+#: cannot be told apart in one figure.
+MAX_CAUSES = 20
+
+#: A cause-specific Cox model is fitted only with at least this many churns of the cause per
+#: covariate column (the usual events-per-variable rule of thumb: with fewer, the coefficients are
+#: biased away from 0 and the Wald intervals too narrow to be trusted).
+MIN_CHURNS_PER_COVARIATE = 10
+
+#: Errors a cause-specific Cox fit can end with that make it a note rather than a failed analysis.
+_FIT_ERRORS = (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError)
+
+#: Singular names of tenure units, for sentences ("by month 12").
+_UNIT_SINGULAR = {"months": "month", "days": "day", "weeks": "week", "years": "year"}
+
+
+def _label_text(value) -> str:
+    """One cause cell as display text: "" for a blank; 2.0 as "2" (a number column with blanks is
+    read from a CSV as floats, and its causes should still read 1, 2, …); text stripped."""
+    if isinstance(value, str):
+        return value.strip()
+    if value is None or (np.ndim(value) == 0 and pd.isna(value)):
+        return ""
+    if isinstance(value, (float, np.floating)):
+        return str(int(value)) if np.isfinite(value) and value == np.round(value) else f"{value:.15g}"
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return str(value).strip()
+
+
+def _label_order(label: str):
+    try:
+        return (0, float(label), label)
+    except ValueError:
+        return (1, 0.0, label.casefold(), label)
+
+
+def cause_codes(events, cause_labels, source: str = "table", column: str = "cause",
+                notes: list | None = None) -> tuple[np.ndarray, dict[int, str]]:
+    """Integer cause codes for :func:`cumulative_incidence` from a column of cause labels.
+
+    Parameters
+    ----------
+    events : 1 = churned, 0 = still active (censored), one per row.
+    cause_labels : the cause of each churn as read from a file: text (``"voluntary"``) or numbers
+        (``2``; a number column with blanks reads as floats, 2.0 is the label ``"2"``). Text is
+        compared after stripping surrounding spaces.
+    source, column : file and column name for error messages.
+    notes : optional list; a sentence is appended when non-churned rows carry a cause.
+
+    Returns ``(codes, labels)``: ``codes`` an int64 array, 0 for rows that did not churn and
+    1, 2, … for the causes, numbered by the number of churns **descending** (the largest cause is
+    1), ties broken by the label (numerically when every label is a number, else alphabetically);
+    ``labels`` maps code → label. The order depends only on the counts and labels, never on the
+    row order, so the same data always get the same codes.
+
+    A cause on a row that did not churn is ignored (an active customer has no churn cause) and
+    counted in ``notes``. Raises :class:`csim.errors.InputError` naming ``column`` and the 1-based
+    data row (row 1 = the first row under the header) for a churned row without a cause (blank,
+    or 0, which reads as "not churned"), and for a column with more than :data:`MAX_CAUSES`
+    distinct causes among the churned rows.
+    """
+    d = np.asarray(events, float)
+    if d.ndim != 1:
+        raise ValueError("events must be one-dimensional")
+    if not np.all(np.isin(d, (0.0, 1.0))):
+        raise ValueError("events must be 0 (still active) or 1 (churned)")
+    if isinstance(cause_labels, pd.Series):
+        raw = cause_labels.reset_index(drop=True)
+    else:
+        values = np.asarray(cause_labels)
+        raw = pd.Series(values if values.dtype.kind in "biuf" else np.asarray(cause_labels, dtype=object))
+    if len(raw) != len(d):
+        raise ValueError(f"cause_labels must be one value per row ({len(d)}), got {len(raw)}")
+    # Text of each distinct cell only (a million rows have a handful of distinct causes).
+    factor, uniques = pd.factorize(raw, use_na_sentinel=True)
+    texts = np.array([_label_text(u) for u in uniques] + [""], dtype=object)
+    text = texts[factor]                                      # -1 (missing) picks the trailing ""
+    churned = d == 1.0
+    where = f"column '{column}'"
+    blank = churned & (text == "")
+    if blank.any():
+        row = int(np.flatnonzero(blank)[0]) + 1
+        raise InputError(source, f"{where}, row {row}", "churned but no cause given (every churned row needs one)")
+    zero = churned & (text == "0")
+    if zero.any():
+        row = int(np.flatnonzero(zero)[0]) + 1
+        raise InputError(source, f"{where}, row {row}", "churned but the cause is 0, which reads as 'not churned'; "
+                                                       "give the cause of the churn")
+    counts = pd.Series(text[churned]).value_counts(sort=False)
+    if len(counts) > MAX_CAUSES:
+        extra = pd.unique(text[churned])[MAX_CAUSES]
+        row = int(np.flatnonzero(churned & (text == extra))[0]) + 1
+        raise InputError(source, f"{where}, row {row}",
+                         f"cause {extra!r} is distinct cause number {MAX_CAUSES + 1} ({len(counts)} among the churned "
+                         f"rows); at most {MAX_CAUSES} causes are analysed: group the rare ones (e.g. as 'other') or "
+                         "check that this is the cause column")
+    labels = [str(label) for label in counts.index]
+    numeric = all(_label_order(label)[0] == 0 for label in labels)
+    order = sorted(labels, key=lambda label: (-int(counts[label]),)
+                   + (_label_order(label)[1:] if numeric else (label.casefold(), label)))
+    code_of = {label: i + 1 for i, label in enumerate(order)}
+    codes = np.zeros(len(d), dtype=np.int64)
+    codes[churned] = pd.Series(text[churned]).map(code_of).to_numpy(np.int64)
+    ignored = int(np.sum(~churned & (text != "") & (text != "0")))
+    if ignored and notes is not None:
+        notes.append(f"{ignored:,} row{'s' if ignored != 1 else ''} that did not churn {'have' if ignored != 1 else 'has'}"
+                     f" a cause in column '{column}': ignored, a customer still active has no churn cause")
+    return codes, {code: label for label, code in code_of.items()}
+
+
+def _number(value) -> float | None:
+    """A float for JSON: None for NaN or ±∞ (an interval that does not exist)."""
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def _percent(p: float) -> str:
+    """A share as a percentage for sentences: one decimal (two significant digits below 0.1 %)."""
+    pct = 100.0 * p
+    return f"{pct:.1f}" if pct == 0 or pct >= 0.1 else f"{pct:.2g}"
+
+
+def _at_risk(x: np.ndarray, e: np.ndarray | None, t: float) -> int:
+    """Customers at risk at tenure t (entry < t ≤ exit), the risk sets of :func:`cumulative_incidence`."""
+    at = x >= t
+    return int(np.sum(at if e is None else at & (e < t)))
+
+
+def _headline(fit: CumulativeIncidence, h: float, unit: str, level: float, at_end: bool) -> str:
+    """One sentence on the shares lost to each cause by tenure h (the largest three causes by name)."""
+    unit_word = _UNIT_SINGULAR.get(unit)
+    when = (f"By {unit_word} {h:g}" if unit_word else f"By tenure {h:g} ({unit})") + (
+        " (the end of follow-up)" if at_end else "")
+    if not fit.causes or sum(fit.n_events.values()) == 0:
+        return "No customer churned within the data: there is no churn to split by cause."
+    rows = fit.at([h]).sort_values("cif", ascending=False, kind="stable")
+    total = float(rows["cif"].sum())
+    if total <= 0:
+        return f"{when} no customer had churned yet."
+    interval = f"{100 * level:g} % interval"
+    parts = []
+    for i, row in enumerate(rows.head(3).itertuples()):
+        if np.isfinite(row.lower) and np.isfinite(row.upper):
+            bounds = f"{interval} {_percent(row.lower)} to {_percent(row.upper)} %"
+        else:
+            bounds = "no interval: no sampling variation to estimate one"
+        who = " of customers" if i == 0 else ""
+        verb = " had churned" if i == 0 else ""
+        parts.append(f"{_percent(row.cif)} %{who} ({bounds}){verb} as '{row.label}'")
+    rest = rows.iloc[3:]
+    if len(rest) and rest["cif"].sum() > 0:
+        others = "the other cause" if len(rest) == 1 else f"one of the other {len(rest)} causes"
+        parts.append(f"{_percent(rest['cif'].sum())} % as {others}")
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    top = rows.iloc[0]
+    share = f"; '{top.label}' is {100 * top.cif / total:.0f} % of all churn by then" if len(rows) > 1 else ""
+    return f"{when}, {listed}{share}."
+
+
+def _cox_by_cause(x, code, e, covariates, fit: CumulativeIncidence, level: float, notes: list) -> tuple[dict, dict]:
+    """Cause-specific Cox models as plain rows, plus the fitted models (cause → CoxPH) for figures."""
+    from csim.forecast.mle import SingularFitError
+
+    frame = covariates.to_frame() if isinstance(covariates, pd.Series) else pd.DataFrame(covariates)
+    if len(frame) != len(x):
+        raise ValueError(f"covariates must have one row per customer ({len(x)}), got {len(frame)}")
+    for name in frame.columns:
+        values = pd.to_numeric(frame[name], errors="coerce")
+        if values.isna().any() or not np.all(np.isfinite(values.to_numpy(float))):
+            raise ValueError(f"covariate {name!r} must be finite numbers (encode categories as indicator columns)")
+    frame = frame.reset_index(drop=True).astype(float)
+    n_cov = frame.shape[1]
+    need = MIN_CHURNS_PER_COVARIATE * n_cov
+    pct = int(round(100 * level))
+    out = {"model": "CoxPH", "ties": "efron", "level": level, "covariates": [str(c) for c in frame.columns],
+           "rule": f"fitted for a cause with at least {MIN_CHURNS_PER_COVARIATE} churns per covariate "
+                   f"({need} here); churns of the other causes count as censored",
+           "by_cause": []}
+    models = {}
+    for cause in fit.causes:
+        label = fit.labels[cause]
+        churns = int(fit.n_events[cause])
+        entry = {"cause": int(cause), "label": label, "churned": churns,
+                 "competing": int(np.sum((code > 0) & (code != cause))), "hazard_ratios": None, "skipped": None}
+        out["by_cause"].append(entry)
+        if churns < need:
+            entry["skipped"] = (f"{churns} churns for {n_cov} covariate{'s' if n_cov != 1 else ''}; at least "
+                                f"{need} are needed ({MIN_CHURNS_PER_COVARIATE} per covariate)")
+            notes.append(f"cause-specific Cox for '{label}': not fitted, {entry['skipped']}")
+            continue
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                model = cause_specific_cox(x, code, frame, cause, entry=e, level=level)
+            except SingularFitError as exc:
+                model, entry["skipped"] = None, str(exc)
+            except _FIT_ERRORS as exc:
+                model, entry["skipped"] = None, "the fit failed (" + " ".join(str(exc).split()) + ")"
+        for w in caught:        # recorded only to judge the fit; still shown to whoever watches warnings
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if model is not None:
+            at_bound = set(model.at_bound_)
+            finite = ~model.summary.index.isin(list(at_bound))
+            if not at_bound and any(w.category.__name__ == "ConvergenceWarning" for w in caught):
+                entry["skipped"] = "the fit did not converge"
+            elif not np.all(np.isfinite(model.summary["se"].to_numpy(float)[finite])):
+                entry["skipped"] = "standard errors could not be computed"
+        if entry["skipped"] is not None:
+            notes.append(f"cause-specific Cox for '{label}': not reported, {entry['skipped']}")
+            continue
+        summary = model.summary
+        entry["hazard_ratios"] = [
+            {"covariate": str(name), "hazard_ratio": _number(row["hazard_ratio"]),
+             "lower": _number(row[f"hr_lower_{pct}"]), "upper": _number(row[f"hr_upper_{pct}"]),
+             "p": _number(row["p"]), "log10_p": _number(row["log10_p"])}
+            for name, row in summary.iterrows()]
+        notes.extend(f"cause-specific Cox for '{label}': {note}" for note in model.notes_)
+        models[cause] = model
+    return out, models
+
+
+def competing_risks_analysis(durations, causes, labels: Mapping | None, entry=None,
+                             covariates: pd.DataFrame | None = None, at: Sequence[float] = (3, 6, 12, 24),
+                             level: float = 0.95, unit: str = "months") -> dict:
+    """Churn split by cause for a report: cumulative incidence per cause, all-cause churn, Cox by cause.
+
+    Parameters
+    ----------
+    durations : tenure at churn or at the end of observation, in ``unit`` (months by default).
+    causes : integer cause codes per row, 0 = not churned (e.g. from :func:`cause_codes`).
+    labels : code → cause name (code 0 is ignored); causes present but not named are shown by code.
+    entry : tenure at which each row came under observation (left truncation), or None.
+    covariates : optional DataFrame of numeric columns, one row per customer; a cause-specific Cox
+        model is then fitted for each cause with at least :data:`MIN_CHURNS_PER_COVARIATE` churns
+        per column (fewer, a singular design or a failed fit: a note, no model).
+    at : tenures (in ``unit``) at which to report; those after the last follow-up are not
+        extrapolated: null values and a note.
+    level : confidence level of the pointwise intervals (log scale, as R ``survfit``).
+    unit : name of the tenure unit, for the headline.
+
+    Returns a plain-JSON dict (numbers are floats, ints or None for an interval that does not
+    exist): ``causes`` ({code, label, churned}); ``cumulative_incidence`` (one row per cause and
+    tenure: cause, label, t, cif = share of all customers lost to that cause by t, se, lower,
+    upper, at_risk = customers at risk at t, entry < t ≤ exit); ``all_causes`` (per tenure:
+    t, at_risk, survival = Kaplan–Meier share still active, its se, lower, upper, churned =
+    1 − survival with churned_lower, churned_upper); ``sum_check`` (the largest difference
+    between Σ CIF and 1 − survival over every churn tenure and reported tenure, and a sentence);
+    ``cause_specific_cox`` (with ``covariates``: per cause the hazard-ratio rows covariate,
+    hazard_ratio, lower, upper, p, log10_p, or the reason it was skipped); ``notes``;
+    ``headline`` (one sentence). Private keys, to drop before writing JSON: ``_cif`` (the
+    :class:`CumulativeIncidence`, for :func:`csim.forecast.plots.plot_cumulative_incidence`) and
+    ``_cause_models`` (cause → fitted ``CoxPH``).
+    """
+    x, code, e = _check_inputs(durations, causes, entry)
+    if not 0.0 < level < 1.0:
+        raise ValueError("level must lie strictly between 0 and 1")
+    horizons = np.atleast_1d(np.asarray(at, float))
+    if horizons.ndim != 1 or len(horizons) == 0 or not np.all(np.isfinite(horizons)) or np.any(horizons <= 0):
+        raise ValueError("at must be one or more positive, finite tenures")
+    named = {int(c): str(v) for c, v in (labels or {}).items() if int(c) > 0}
+    present = [int(c) for c in np.unique(code[code > 0])]
+    order = list(named) + [c for c in present if c not in named]
+    fit = cumulative_incidence(x, code, entry=e, causes_order=order, conf_level=level, conf_type="log", labels=named)
+    notes = list(fit.notes)
+    # Rows observed for no time (censored at their entry) are never at risk and are not follow-up.
+    used = np.ones(len(x), bool) if e is None else e < x
+    x_used, e_used = x[used], (None if e is None else e[used])
+    last = float(x_used.max()) if used.any() else 0.0
+    beyond = horizons > last
+    if beyond.any():
+        notes.append(f"tenure{'s' if beyond.sum() > 1 else ''} {', '.join(f'{h:g}' for h in horizons[beyond])} "
+                     f"{unit}: after the last follow-up ({last:g} {unit}), not estimated (no extrapolation)")
+    at_risk = {float(h): _at_risk(x_used, e_used, h) for h in horizons}
+
+    rows = []
+    for row in fit.at(horizons).itertuples():
+        out = not row.t <= last
+        rows.append({"cause": int(row.cause), "label": str(row.label), "t": float(row.t),
+                     "cif": None if out else _number(row.cif), "se": None if out else _number(row.se),
+                     "lower": None if out else _number(row.lower), "upper": None if out else _number(row.upper),
+                     "at_risk": None if out else at_risk[float(row.t)]})
+    surv = fit.survival
+    step = fit._step
+    s_at = step(surv, "survival", horizons, 1.0)
+    se_at = step(surv, "se", horizons, 0.0)
+    lo_at, hi_at = step(surv, "lower", horizons, np.nan), step(surv, "upper", horizons, np.nan)
+    all_causes = []
+    for i, h in enumerate(horizons):
+        values = {"survival": s_at[i], "se": se_at[i], "lower": lo_at[i], "upper": hi_at[i], "churned": 1.0 - s_at[i],
+                  "churned_lower": 1.0 - hi_at[i], "churned_upper": 1.0 - lo_at[i]}
+        all_causes.append({"t": float(h), "at_risk": None if beyond[i] else at_risk[float(h)],
+                           **{k: None if beyond[i] else _number(v) for k, v in values.items()}})
+
+    check_times = np.union1d(surv["t"].to_numpy(float), horizons[~beyond])
+    total = np.zeros(len(check_times))
+    for cause in fit.causes:
+        total += fit.cif(check_times, cause)
+    difference = float(np.max(np.abs(total - (1.0 - step(surv, "survival", check_times, 1.0))))) if len(check_times) else 0.0
+
+    within = horizons[~beyond]
+    h = float(within.max()) if len(within) else last
+    result = {
+        "method": "Aalen–Johansen cumulative incidence per cause; infinitesimal-jackknife standard errors "
+                  "(as R survival::survfit, multi-state); pointwise intervals on the log scale",
+        "unit": unit, "level": level, "n": int(fit.n_obs), "censored": int(fit.n_censored), "last_follow_up": last,
+        "causes": [{"code": int(c), "label": fit.labels[c], "churned": int(fit.n_events[c])} for c in fit.causes],
+        "cumulative_incidence": rows,
+        "all_causes": all_causes,
+        "sum_check": {"max_abs_difference": difference,
+                      "statement": f"The causes add up: the cumulative incidences sum to the all-cause churn "
+                                   f"1 − Kaplan–Meier at every churn tenure (largest difference {difference:.1g})."},
+        "notes": notes,
+        "headline": _headline(fit, h, unit, level, at_end=not len(within)),
+        "_cif": fit,
+    }
+    if covariates is not None and pd.DataFrame(covariates).shape[1]:
+        result["cause_specific_cox"], result["_cause_models"] = _cox_by_cause(x, code, e, covariates, fit, level,
+                                                                              notes)
+    return result

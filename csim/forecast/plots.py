@@ -175,3 +175,62 @@ def plot_ph_residuals(zph, term: str, ax=None, unit: str = "months", title: str 
     ax.set_title(title or f"Proportional hazards check: {term}", pad=4 if zph.transform == "identity" else 6)
     ax.legend(frameon=False, fontsize=8)
     return ax
+
+
+#: Colours of churn causes, in cause order: the Okabe–Ito palette (distinct under the common
+#: colour-vision deficiencies), its yellow last since it is faint on white.
+CAUSE_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
+
+
+def plot_cumulative_incidence(cif, ax=None, unit: str = "months", title: str | None = None):
+    """Share of customers lost to each churn cause by tenure, with pointwise bands.
+
+    ``cif``: a :class:`csim.forecast.competing.CumulativeIncidence`. One step curve per cause
+    (Okabe–Ito colours; dashed from the eighth cause on, when the colours repeat) with its
+    interval as a band clipped to [0, 1]; the all-cause churn 1 − Kaplan–Meier as a thin grey
+    step, which the cause curves add up to. Curves run from tenure 0 to the last churn of any
+    cause. y: share churned, in percent, from 0; x: tenure in ``unit``.
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    ax = _axes(ax)
+    surv = cif.survival
+    end = float(surv["t"].max()) if len(surv) else 0.0
+    top = 0.0
+    pct = f"{100 * cif.conf_level:g}"
+    for i, cause in enumerate(cif.causes):
+        table = cif.tables[cause]
+        # Flat from the cause's last churn to the last churn of any cause: the estimate is known there.
+        t = np.r_[0.0, table["t"].to_numpy(float), end]
+        values = table["cif"].to_numpy(float)
+        y = np.r_[0.0, values, values[-1] if len(values) else 0.0]
+        lower = np.clip(np.r_[np.nan, table["lower"].to_numpy(float), np.nan], 0.0, 1.0)
+        upper = np.clip(np.r_[np.nan, table["upper"].to_numpy(float), np.nan], 0.0, 1.0)
+        lower[-1], upper[-1] = lower[-2], upper[-2]
+        colour = CAUSE_COLOURS[i % len(CAUSE_COLOURS)]
+        style = "-" if i < len(CAUSE_COLOURS) else "--"
+        churns = int(cif.n_events[cause])
+        ax.step(t, y, where="post", color=colour, linestyle=style, linewidth=1.8,
+                label=f"{cif.labels[cause]} ({churns:,} churn{'s' if churns != 1 else ''})")
+        # No band where the interval does not exist (incidence 0, or no sampling variation).
+        ax.fill_between(t, lower, upper, step="post", color=colour, alpha=0.2, linewidth=0,
+                        label=f"{pct} % pointwise interval" if i == 0 else "_nolegend_")
+        top = max(top, float(np.nanmax(np.r_[y, upper])))
+    churned = np.r_[0.0, 1.0 - surv["survival"].to_numpy(float)]
+    ax.step(np.r_[0.0, surv["t"].to_numpy(float)], churned, where="post", color="grey", linewidth=0.9,
+            label="all causes (1 − Kaplan–Meier)")
+    top = max(top, float(churned.max()))
+    # From zero, so a small cause is not magnified; headroom above the highest curve or band.
+    ax.set_ylim(0.0, min(1.0, 1.08 * top) if top > 0 else 1.0)
+    ax.set_xlim(left=0.0)
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, symbol=" %"))
+    ax.set_xlabel(f"tenure ({unit})")
+    ax.set_ylabel("customers churned, by cause (% of all)")
+    ax.set_title(title or "Churn by cause: cumulative incidence (Aalen–Johansen)")
+    # The band's entry last, after every curve; below the axes, as in the run figures: inside,
+    # the legend would cover the curves' rise.
+    handles, names = ax.get_legend_handles_labels()
+    order = sorted(range(len(names)), key=lambda j: names[j].endswith("pointwise interval"))
+    ax.legend([handles[j] for j in order], [names[j] for j in order], loc="upper center",
+              bbox_to_anchor=(0.5, -0.14), fontsize="small", ncol=3, frameon=False)
+    return ax

@@ -7,6 +7,7 @@ References: R ``survival`` 3.5.3 values stored in ``tests/forecast/reference/cr_
 cause-specific hazards are known from the scenario.
 """
 
+import io
 import json
 from pathlib import Path
 
@@ -17,7 +18,9 @@ import pytest
 from csim.engine.world import simulate_replication
 from csim.forecast import CoxPH, KaplanMeier
 from csim.forecast.accounts import CHURN_CAUSES, churn_causes, survival_data_from_accounts
-from csim.forecast.competing import cause_specific_cox, cumulative_incidence
+from csim.errors import InputError
+from csim.forecast.competing import (MAX_CAUSES, MIN_CHURNS_PER_COVARIATE, CumulativeIncidence, cause_codes,
+                                     cause_specific_cox, competing_risks_analysis, cumulative_incidence)
 from csim.records import EVENT_KINDS, MONTH_DAYS
 from csim.tables import to_frame
 from tests.engine.scenarios import scenario
@@ -237,7 +240,7 @@ def test_cause_specific_cox_recovers_log_hazard_ratio():
     for k, truth in ((1, log_hr), (2, 0.0)):
         row = cause_specific_cox(duration, cause, X, k, entry=entry).summary.loc["x"]
         assert abs(row["coef"] - truth) <= 4 * row["se"], (k, row["coef"], row["se"])
-    pooled = CoxPH().fit(duration, cause > 0, X, entry=entry).summary.loc["x"]
+    pooled = CoxPH().fit(duration, cause > 0, covariates=X, entry=entry).summary.loc["x"]
     assert log_hr - pooled["coef"] > 4 * pooled["se"]
 
 
@@ -380,3 +383,210 @@ def test_simulated_involuntary_incidence_matches_the_payment_parameters(two_caus
     assert np.all(np.abs(rows.cif.to_numpy() - expected) <= 4 * rows.se.to_numpy()), (rows.cif.to_numpy(), expected)
     single = 1 - np.exp(-MU * times)
     assert np.all(single[3:] - rows.cif.to_numpy()[3:] > 4 * rows.se.to_numpy()[3:])     # 24 and 36 months
+
+
+# ---------------------------------------------------------------- customer tables with a cause column
+
+
+def _public_json(result: dict) -> dict:
+    """The result as forecast.json would hold it: private keys dropped, strict JSON (no NaN)."""
+    return json.loads(json.dumps({k: v for k, v in result.items() if not k.startswith("_")}, allow_nan=False))
+
+
+def test_cause_codes_number_causes_by_churns_then_label_and_ignore_causes_of_active_rows():
+    """Largest cause first; equal counts by label; labels on non-churned rows neither count nor get a code."""
+    events = [1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0]
+    labels = ["price", "payment", " price", "payment", "support", "price", "payment", "support", "support", "support",
+              None]
+    notes = []
+    codes, names = cause_codes(events, labels, notes=notes)
+    # payment and price have 3 churns each (the stripped " price" is price): alphabetical. The
+    # three "support" labels on active rows would make support the largest cause if counted.
+    assert names == {1: "payment", 2: "price", 3: "support"}
+    np.testing.assert_array_equal(codes, [2, 1, 2, 1, 3, 2, 1, 0, 0, 0, 0])
+    assert len(notes) == 1 and notes[0].startswith("3 rows that did not churn")
+    # The order depends on counts and labels only, not on the row order.
+    perm = np.random.default_rng(0).permutation(len(events))
+    codes_perm, names_perm = cause_codes(np.asarray(events)[perm], np.asarray(labels, dtype=object)[perm])
+    assert names_perm == names
+    np.testing.assert_array_equal(codes_perm, codes[perm])
+
+
+def test_cause_codes_from_a_numeric_csv_column():
+    """A number column with blanks reads as floats: 2.0 is cause "2"; equal counts sort numerically (9 before 10)."""
+    text = "duration,event,cause\n3,1,10\n4,1,9\n5,0,\n6,1,2\n7,1,2\n8,1,2\n9,1,10\n2,1,9\n"
+    frame = pd.read_csv(io.StringIO(text))
+    assert frame.cause.dtype == float
+    notes = []
+    codes, names = cause_codes(frame.event, frame.cause, notes=notes)
+    assert names == {1: "2", 2: "9", 3: "10"}
+    np.testing.assert_array_equal(codes, [3, 2, 0, 1, 1, 1, 3, 2])
+    assert notes == []                                       # the blank on the active row is no cause
+
+
+def test_cause_codes_refuse_a_churned_row_without_cause():
+    """The message names the file, the column and the 1-based data row (row 1 = first line under the header)."""
+    with pytest.raises(InputError, match=r"^customers\.csv: column 'reason', row 3: churned but no cause") as info:
+        cause_codes([0, 1, 1, 1], ["", "price", "  ", "price"], source="customers.csv", column="reason")
+    assert info.value.where == "column 'reason', row 3"
+    with pytest.raises(InputError, match="column 'cause', row 2: churned but no cause"):
+        cause_codes([1, 1], [2.0, np.nan])
+    with pytest.raises(InputError, match="column 'cause', row 1: churned but the cause is 0"):
+        cause_codes([1, 1], [0, 2])
+
+
+def test_cause_codes_refuse_more_than_the_most_causes():
+    """MAX_CAUSES distinct causes are accepted; one more is an error at the row where it first appears."""
+    labels = [f"reason {i}" for i in range(MAX_CAUSES)]
+    codes, names = cause_codes(np.ones(MAX_CAUSES), labels)
+    assert len(names) == MAX_CAUSES and sorted(codes) == list(range(1, MAX_CAUSES + 1))
+    events = np.r_[np.ones(MAX_CAUSES), 0, 1]                 # an extra label on an active row is no cause
+    with pytest.raises(InputError, match=rf"row {MAX_CAUSES + 2}: cause 'extra' is distinct cause number "
+                                         rf"{MAX_CAUSES + 1}"):
+        cause_codes(events, labels + ["ignored", "extra"])
+
+
+def _two_cause_world(seed: int, n: int, lam1: float, lam2: float, censor_max: float, x=None, log_hr: float = 0.0):
+    """Exponential causes (cause 1's rate multiplied by exp(log_hr·x)), uniform censoring, 30 % left-truncated.
+
+    Truncation is memoryless here, so entries do not change the incidence. Returns (duration,
+    entry, cause label: "voluntary" for cause 1, "involuntary" for cause 2, "" if censored).
+    """
+    rng = np.random.default_rng(seed)
+    x = np.zeros(n) if x is None else x
+    t1, t2 = rng.exponential(1.0 / (lam1 * np.exp(log_hr * x))), rng.exponential(1.0 / lam2, n)
+    censor = rng.uniform(0, censor_max, n)
+    entry = np.where(rng.uniform(size=n) < 0.3, rng.uniform(0, 12, n), 0.0)
+    first = np.minimum(t1, t2)
+    label = np.where(censor < first, "", np.where(t1 < t2, "voluntary", "involuntary"))
+    return entry + np.minimum(first, censor), entry, label
+
+
+def test_competing_risks_analysis_two_cause_exponential_world():
+    """CIF_k(t) = λk/(λ1+λ2)·(1 − e^{−(λ1+λ2)t}) and S(t) = e^{−(λ1+λ2)t} within 4 reported SEs at 3 … 24 months.
+
+    n = 20,000 makes the check decisive: the wrong answer 1 − e^{−λ1·t} (1 − KM of voluntary churn
+    alone) is 0.024 above the truth at 12 months and 0.073 at 24, i.e. about 7 and 18 SEs, and is
+    found outside the same 4-SE tolerance there. Tenure 60 is after the last follow-up (≤ 52):
+    null, with a note. Σ CIF = 1 − S holds exactly (1e-12).
+    """
+    lam1, lam2, n = 0.03, 0.015, 20000
+    duration, entry, label = _two_cause_world(11, n, lam1, lam2, censor_max=40.0)
+    codes, names = cause_codes(label != "", label)
+    assert names == {1: "voluntary", 2: "involuntary"}          # voluntary is the larger cause
+    result = competing_risks_analysis(duration, codes, names, entry=entry, at=(3, 6, 12, 24, 60))
+    assert result["causes"] == [{"code": k, "label": names[k], "churned": int(np.sum(codes == k))} for k in (1, 2)]
+    horizons = np.array([3.0, 6.0, 12.0, 24.0])
+    rows = pd.DataFrame(result["cumulative_incidence"])
+    for k, lam in ((1, lam1), (2, lam2)):
+        mine = rows[(rows.cause == k) & rows.t.isin(horizons)]
+        truth = lam / (lam1 + lam2) * (1 - np.exp(-(lam1 + lam2) * horizons))
+        assert np.all(np.abs(mine.cif.to_numpy() - truth) <= 4 * mine.se.to_numpy()), (k, mine.cif.to_numpy(), truth)
+        assert np.all((mine.lower < mine.cif) & (mine.cif < mine.upper))
+        at_risk = [int(np.sum((entry < t) & (duration >= t))) for t in horizons]
+        assert mine.at_risk.tolist() == at_risk
+    voluntary = rows[(rows.cause == 1) & rows.t.isin([12.0, 24.0])]
+    wrong = 1 - np.exp(-lam1 * voluntary.t.to_numpy())
+    assert np.all(np.abs(wrong - voluntary.cif.to_numpy()) > 4 * voluntary.se.to_numpy())
+    overall = pd.DataFrame(result["all_causes"]).set_index("t")
+    within = overall.loc[horizons]
+    assert np.all(np.abs(within.survival - np.exp(-(lam1 + lam2) * horizons)) <= 4 * within.se)
+    np.testing.assert_allclose(within.churned, 1 - within.survival, rtol=0, atol=1e-15)
+    # The causes add up to all-cause churn.
+    assert result["sum_check"]["max_abs_difference"] < 1e-12
+    by_t = rows[rows.t.isin(horizons)].groupby("t").cif.sum()
+    np.testing.assert_allclose(by_t.to_numpy(), within.churned.to_numpy(), rtol=0, atol=1e-12)
+    # After the last follow-up: null, not extrapolated, and said so.
+    assert duration.max() < 60
+    assert all(v is None for r in result["cumulative_incidence"] if r["t"] == 60 for k, v in r.items()
+               if k not in ("cause", "label", "t"))
+    assert all(v is None for r in result["all_causes"] if r["t"] == 60 for k, v in r.items() if k != "t")
+    assert any("60" in note and "last follow-up" in note for note in result["notes"])
+    # The headline reads the largest horizon within the data.
+    at24 = rows[rows.t == 24.0].set_index("cause")
+    share = at24.cif[1] / at24.cif.sum()
+    assert result["headline"].startswith(f"By month 24, {100 * at24.cif[1]:.1f} % of customers (95 % interval "
+                                         f"{100 * at24.lower[1]:.1f} to {100 * at24.upper[1]:.1f} %) had churned "
+                                         "as 'voluntary'")
+    assert f"{100 * at24.cif[2]:.1f} %" in result["headline"]
+    assert f"'voluntary' is {100 * share:.0f} % of all churn" in result["headline"]
+    assert isinstance(result["_cif"], CumulativeIncidence)
+    assert _public_json(result)["cumulative_incidence"] == result["cumulative_incidence"]
+
+
+def test_competing_risks_analysis_cause_specific_cox():
+    """x multiplies cause 1's hazard by 1.8 and leaves cause 2's alone: log-HRs within 4 SEs (SE from the interval).
+
+    n = 6000 gives an SE of about 0.04 on cause 1's log-HR of 0.59, which is also checked to be
+    more than 4 SEs from 0 (the test tells an effect from none). A third cause with fewer than
+    MIN_CHURNS_PER_COVARIATE churns is not fitted: a note, no crash.
+    """
+    rng = np.random.default_rng(2024)
+    n = 6000
+    x = rng.integers(0, 2, n).astype(float)
+    log_hr = np.log(1.8)
+    duration, entry, label = _two_cause_world(7, n, 0.03, 0.03, censor_max=60.0, x=x, log_hr=log_hr)
+    codes, names = cause_codes(label != "", label)
+    rare = np.flatnonzero(codes == 2)[: MIN_CHURNS_PER_COVARIATE - 1]
+    codes[rare] = 3
+    names[3] = "fraud"
+    result = competing_risks_analysis(duration, codes, names, entry=entry, covariates=pd.DataFrame({"x": x}))
+    z = 1.959963984540054
+    fitted = {m["label"]: m for m in result["cause_specific_cox"]["by_cause"]}
+    for name, truth in (("voluntary", log_hr), ("involuntary", 0.0)):
+        row, = fitted[name]["hazard_ratios"]
+        coef = np.log(row["hazard_ratio"])
+        se = (np.log(row["upper"]) - np.log(row["lower"])) / (2 * z)
+        assert row["covariate"] == "x" and abs(coef - truth) <= 4 * se, (name, coef, se)
+        assert row["p"] == pytest.approx(10 ** row["log10_p"], rel=1e-9)
+        if truth:
+            assert coef > 4 * se
+    assert fitted["fraud"]["hazard_ratios"] is None and fitted["fraud"]["churned"] == MIN_CHURNS_PER_COVARIATE - 1
+    assert any("'fraud': not fitted" in note for note in result["notes"])
+    assert set(result["_cause_models"]) == {1, 2}
+    _public_json(result)
+
+
+def test_competing_risks_analysis_degenerate_inputs_say_so():
+    """A singular design, no sampling variation and no churn are notes and nulls, never a crash or a 0-width interval."""
+    duration = np.arange(1.0, 81.0)
+    codes = np.tile([1, 2, 0, 1], 20)                        # 40 and 20 churns: enough for 2 covariates
+    result = competing_risks_analysis(duration, codes, {1: "a", 2: "b"}, at=(0.5, 12),
+                                      covariates=pd.DataFrame({"z": np.sin(duration), "constant": 1.0}))
+    assert all(m["hazard_ratios"] is None and "constant" in m["skipped"]
+               for m in result["cause_specific_cox"]["by_cause"])
+    assert sum("constant" in note for note in result["notes"]) == 2
+    before = [r for r in result["cumulative_incidence"] if r["t"] == 0.5]
+    assert all(r["cif"] == 0.0 and r["lower"] is None and r["upper"] is None for r in before)
+    _public_json(result)
+    # Everyone churns for one cause: the incidence reaches 1 with no sampling variation.
+    flat = competing_risks_analysis([1.0, 2.0, 3.0], [1, 1, 1], {1: "a"}, at=(3,))
+    row, = flat["cumulative_incidence"]
+    assert row["cif"] == 1.0 and row["lower"] is None and row["upper"] is None
+    assert "no interval" in flat["headline"] and _public_json(flat)
+    # Nobody churned.
+    none = competing_risks_analysis([1.0, 2.0, 3.0], [0, 0, 0], {}, at=(2,))
+    assert none["causes"] == [] and none["headline"].startswith("No customer churned")
+    assert none["all_causes"][0]["survival"] == 1.0 and none["all_causes"][0]["lower"] is None
+
+
+def test_plot_cumulative_incidence_draws_causes_and_all_cause_churn():
+    """One line per cause plus the all-cause line, y from 0, every band within [0, 1]."""
+    from matplotlib.figure import Figure
+
+    from csim.forecast.plots import plot_cumulative_incidence
+
+    duration, entry, label = _two_cause_world(5, 300, 0.05, 0.02, censor_max=40.0)
+    codes, names = cause_codes(label != "", label)
+    fit = cumulative_incidence(duration, codes, entry=entry, labels=names, conf_type="plain")
+    ax = plot_cumulative_incidence(fit, ax=Figure().add_subplot())
+    lines = ax.get_lines()
+    assert len(lines) == len(fit.causes) + 1
+    assert ax.get_ylim()[0] == 0.0 and ax.get_xlim()[0] == 0.0
+    np.testing.assert_allclose(lines[-1].get_ydata()[1:], 1 - fit.survival.survival, rtol=0, atol=1e-15)
+    assert len(ax.collections) == len(fit.causes)
+    for band in ax.collections:
+        y = np.concatenate([path.vertices[:, 1] for path in band.get_paths()])
+        assert len(y) and np.all((y >= 0) & (y <= 1))
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend[0].startswith("voluntary") and any(t.startswith("all causes") for t in legend)
