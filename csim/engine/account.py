@@ -56,14 +56,14 @@ class Account:
 
     __slots__ = (
         "world", "seg", "idx", "id", "segment", "channel", "icp_fit", "cohort", "start", "entry", "dice",
-        "mrr", "health", "target", "fv_state", "fv_prob", "fv_time", "fv_day",
+        "mrr", "churn_logit", "health", "target", "fv_state", "fv_prob", "fv_time", "fv_day",
         "term_start", "decision_j", "budget", "spent", "bonus", "intent", "pending_downgrade",
         "times", "rates", "spare", "play_heap", "play_seq", "last_fired", "churn_time", "reactivated",
         "renewals", "expansions", "touches", "proc", "awake", "alive", "last_mrr", "initial_mrr", "wake_at",
     )
 
     def __init__(self, world: "World", idx: int, account_id: int, segment: int, channel: int, icp_fit: bool,
-                 start: float, dice: S.Dice):
+                 start: float, dice: S.Dice, mrr_cents: int | None = None):
         sc = world.scenario
         self.world, self.idx, self.id = world, idx, account_id
         self.seg = world.segments[segment]
@@ -72,7 +72,12 @@ class Account:
         self.cohort = math.floor(start / MONTH_DAYS)
         self.dice = dice
         seg = self.seg
-        self.mrr = max(1, int(round(seg.mrr_median * math.exp(seg.mrr_sigma * dice.z(S.Z_MRR)) * 100.0)))
+        # The MRR number is drawn even when the MRR is given (an initial book from a file), so that
+        # every later draw of the account is the same either way.
+        drawn = max(1, int(round(seg.mrr_median * math.exp(seg.mrr_sigma * dice.z(S.Z_MRR)) * 100.0)))
+        self.mrr = drawn if mrr_cents is None else mrr_cents
+        #: Log-odds of not renewing a term at reference health (the account's own with heterogeneity).
+        self.churn_logit = seg.churn_logit
         self.initial_mrr = self.mrr
         h = sc.health
         base = h.initial_good_fit if icp_fit else h.initial_poor_fit
@@ -133,7 +138,7 @@ class Account:
     def _q_cost(self, bonus: float) -> float:
         """Churn budget spent by one renewal decision at the current health: −log(1 − q(h))."""
         w = self.world
-        x = self.seg.churn_logit - w.churn_effect * (self.health - w.health_reference) - bonus
+        x = self.churn_logit - w.churn_effect * (self.health - w.health_reference) - bonus
         if x == -INF:
             return 0.0
         if x == INF:

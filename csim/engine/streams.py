@@ -30,6 +30,7 @@ REFERRAL_LEADS = 2
 ACCOUNT_DICE = 3   # + source: (rep, ACCOUNT_DICE, source, chunk)
 SPILL = 4          # (rep, SPILL, source, index, purpose)
 PARAMETERS = 5     # (rep, PARAMETERS, key hash): one uniform per uncertain parameter (csim.engine.parameters)
+CHURN_PROPENSITY = 7  # (rep, CHURN_PROPENSITY, source, chunk): one uniform per account, drawn only when used
 # Streams that belong to no replication use the key (NO_REPLICATION, purpose).
 NO_REPLICATION = 2**32 - 1
 SWEEP_DESIGN = (NO_REPLICATION, 6)   # the points of a sweep design (csim.sweep.design)
@@ -91,6 +92,7 @@ class DiceSource:
     def __init__(self, seed: int, replication: int, source: int):
         self.seed, self.replication, self.source = seed, replication, source
         self._chunks: dict[int, tuple[array, array]] = {}
+        self._propensity: dict[int, list[float]] = {}
 
     def _chunk(self, c: int) -> tuple[array, array]:
         chunk = self._chunks.get(c)
@@ -102,6 +104,18 @@ class DiceSource:
             z.frombytes(rng.standard_normal((CHUNK, Z_WIDTH)).tobytes())
             chunk = self._chunks[c] = (u, z)
         return chunk
+
+    def propensity(self, index: int) -> float:
+        """The account's uniform for its churn propensity (segments with churn_concentration).
+
+        A stream of its own, cut in chunks like the dice, so that scenarios without
+        heterogeneity draw nothing and every other number stays where it was.
+        """
+        c, row = divmod(index, CHUNK)
+        chunk = self._propensity.get(c)
+        if chunk is None:
+            chunk = self._propensity[c] = stream(self.seed, self.replication, CHURN_PROPENSITY, self.source, c).random(CHUNK).tolist()
+        return chunk[row]
 
     def dice(self, index: int) -> "Dice":
         """The dice of the account with this index within the source."""
@@ -136,6 +150,10 @@ class Dice:
             self._zpos[pool] = p + 1
             return self._z[p]
         return self._overflow(N_U + pool, True)
+
+    def propensity(self) -> float:
+        """The account's churn-propensity uniform (:meth:`DiceSource.propensity`)."""
+        return self._source.propensity(self._index)
 
     def exp1(self, pool: int) -> float:
         """A standard exponential from a uniform pool (inverse transform keeps the coupling monotone)."""

@@ -9,6 +9,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 import simpy
+from scipy.special import betaincinv
 
 from csim.engine import streams as S
 from csim.engine.account import T_CONTRACTION, T_EXPANSION, T_REFERRAL, Account
@@ -35,7 +36,7 @@ class SegmentParams:
     """A segment's parameters in the units the hot path wants (per day, log-odds, days)."""
 
     __slots__ = ("mrr_median", "mrr_sigma", "term_days", "notice_days", "has_renewal_events", "uplift",
-                 "churn_logit", "expansion_per_day", "expansion_size", "contraction_per_day", "contraction_size",
+                 "churn_logit", "churn_beta_law", "expansion_per_day", "expansion_size", "contraction_per_day", "contraction_size",
                  "payment_failure_per_day", "referral_per_day", "health_clocks")
 
     def __init__(self, seg: Segment, scenario: Scenario):
@@ -45,7 +46,13 @@ class SegmentParams:
         # Monthly plans renew silently every month; longer terms emit renewal events.
         self.has_renewal_events = seg.term_months > 1
         self.uplift = seg.price_uplift if seg.term_months >= 12 else 0.0
-        self.churn_logit = logit(per_term_churn(seg.annual_churn, seg.term_months))
+        mean = per_term_churn(seg.annual_churn, seg.term_months)
+        self.churn_logit = logit(mean)
+        # Heterogeneous churn propensity (sBG): per-term probability ~ Beta(alpha, beta) with the
+        # segment's mean; None when every account has the segment's probability.
+        self.churn_beta_law = None
+        if seg.churn_concentration is not None and 0.0 < mean < 1.0:
+            self.churn_beta_law = (mean * seg.churn_concentration, (1.0 - mean) * seg.churn_concentration)
         self.expansion_per_day = seg.expansion_rate / 365.25
         self.expansion_size = seg.expansion_size
         self.contraction_per_day = seg.contraction_rate / 365.25
@@ -120,15 +127,35 @@ class World:
         return self._detractors * math.exp(-(now - self._detractors_at) / tau)
 
     def _open_account(self, account_id: int, segment: int, channel: int, icp_fit: bool, start: float,
-                      dice: S.Dice, opening: bool) -> Account:
+                      dice: S.Dice, opening: bool, mrr_cents: int | None = None,
+                      terms_survived: int | None = None) -> Account:
         if len(self.accounts) >= self.scenario.max_accounts:
             raise LimitError("max_accounts", f"replication {self.replication} passed {self.scenario.max_accounts:,} accounts "
                              f"at day {self.env.now:.0f}; if referrals drive the growth, lower segments[].referral_rate "
                              "or referral.conversion, or raise max_accounts")
-        acct = Account(self, len(self.accounts), account_id, segment, channel, icp_fit, start, dice)
+        acct = Account(self, len(self.accounts), account_id, segment, channel, icp_fit, start, dice, mrr_cents)
+        law = acct.seg.churn_beta_law
+        if law is not None:
+            acct.churn_logit = self._propensity_logit(law, dice, start, acct.seg.term_days, terms_survived)
         self.accounts.append(acct)
         acct.activate(self.env.now, opening)
         return acct
+
+    def _propensity_logit(self, law: tuple[float, float], dice: S.Dice, start: float, term_days: float,
+                          terms_survived: int | None) -> float:
+        """Log-odds of the account's own per-term churn probability at reference health.
+
+        Drawn from Beta(alpha, beta + k) by inversion of the account's propensity uniform, k being
+        the renewals it has already made (0 for a new account): the survivors of k terms of an sBG
+        population have exactly that law, so an initial book keeps the shape of retention by tenure.
+        """
+        if terms_survived is None:
+            terms_survived = max(0, math.floor(-start / term_days)) if start < 0 else 0
+        u = dice.propensity()
+        alpha, beta = law
+        p = float(betaincinv(alpha, beta + terms_survived, u))
+        p = min(max(p, 1e-12), 1.0 - 1e-12)  # a probability of exactly 0 or 1 has no log-odds
+        return math.log(p / (1.0 - p))
 
     # ------------------------------------------------------------------ sources of accounts
     def _initial_book(self) -> None:
@@ -138,15 +165,26 @@ class World:
             return
         rng = S.stream(self.seed, self.replication, S.INITIAL_BOOK)
         u_segment, u_fit, u_tenure = rng.random(n), rng.random(n), rng.random(n)
+        segments = self.scenario.segments
+        dice = self._dice[INITIAL]
+        good_share = np.array([s.good_fit_share for s in segments])
+        if book.accounts is not None:
+            # The actual book: segment, MRR and tenure as given; ICP fit and the rest drawn.
+            codes = {s.name: i for i, s in enumerate(segments)}
+            for i, acct in enumerate(book.accounts):
+                segment = codes[acct.segment]
+                self._open_account(i, segment, INITIAL, bool(u_fit[i] < good_share[segment]),
+                                   -acct.tenure_months * MONTH_DAYS, dice.dice(i), True,
+                                   mrr_cents=max(1, int(round(acct.mrr * 100.0))), terms_survived=acct.terms_survived)
+            return
         # The installed base mixes segments as won deals do: lead share × conversion.
-        weights = np.array([s.lead_share * s.conversion for s in self.scenario.segments])
+        weights = np.array([s.lead_share * s.conversion for s in segments])
         if weights.sum() <= 0:
-            weights = np.array([s.lead_share for s in self.scenario.segments])
+            weights = np.array([s.lead_share for s in segments])
         cum = np.cumsum(weights / weights.sum())
         segment = np.minimum(np.searchsorted(cum, u_segment, side="right"), len(weights) - 1)
-        good = np.array([s.good_fit_share for s in self.scenario.segments])[segment]
+        good = good_share[segment]
         start = -u_tenure * book.max_tenure_months * MONTH_DAYS
-        dice = self._dice[INITIAL]
         for i in range(n):
             self._open_account(i, int(segment[i]), INITIAL, bool(u_fit[i] < good[i]), float(start[i]), dice.dice(i), True)
 

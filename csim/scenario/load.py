@@ -76,6 +76,7 @@ def read_scenario_dict(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[s
         # An empty file would run the built-in world: almost certainly not what was meant.
         raise InputError(path, None, 'the scenario file is empty; a minimal one is extends = "baseline.toml" '
                                      '(a file of scenarios/) plus the keys you change, or see csim schema')
+    _read_book_file(path, data)
     parent = data.pop("extends", None)
     if parent is None:
         return data
@@ -88,6 +89,61 @@ def read_scenario_dict(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[s
     if not parent_path.is_file():
         raise InputError(path, "extends", f"{parent!r} is a folder, not a scenario file")
     return _merge(read_scenario_dict(parent_path, _seen + (resolved,)), data)
+
+
+#: Columns of an initial-book file: required, then optional.
+BOOK_COLUMNS = ("segment", "mrr", "tenure_months")
+BOOK_OPTIONAL = ("terms_survived",)
+
+
+def _read_book_file(path: Path, data: dict[str, Any]) -> None:
+    """Read ``initial_book.file`` (relative to ``path``) into ``initial_book.accounts``, in place.
+
+    The rows are checked here, so that a bad one is named by file, column and row; the accounts
+    then travel inside the validated scenario (workers never need the file).
+    """
+    import csv
+
+    book = data.get("initial_book")
+    # A scenario.json written by a run carries the accounts read from the file: it needs no file.
+    if not isinstance(book, dict) or book.get("file") is None or book.get("accounts") is not None:
+        return
+    name = book["file"]
+    if not isinstance(name, str):
+        raise InputError(path, "initial_book.file", "must be a file path string")
+    file = path.parent / name
+    if not file.is_file():
+        raise InputError(path, "initial_book.file", f"no such file {str(file)!r}")
+    try:
+        with open(file, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            missing = [c for c in BOOK_COLUMNS if c not in header]
+            if missing:
+                raise InputError(file, missing[0], f"missing column (an initial book needs {', '.join(BOOK_COLUMNS)})")
+            accounts = []
+            for row_number, row in enumerate(reader, start=2):
+                row = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+                account: dict[str, Any] = {"segment": row["segment"]}
+                for column, kind in (("mrr", float), ("tenure_months", float), ("terms_survived", int)):
+                    text = row.get(column, "")
+                    if text == "" and column in BOOK_OPTIONAL:
+                        continue
+                    try:
+                        value = kind(text)
+                    except ValueError:
+                        raise InputError(file, column, f"row {row_number}: not a{'n integer' if kind is int else ' number'}: "
+                                                       f"{text!r}") from None
+                    if not math.isfinite(value) or value < 0 or (column == "mrr" and value == 0):
+                        raise InputError(file, column, f"row {row_number}: must be {'positive' if column == 'mrr' else '0 or more'}"
+                                                       f", got {text}")
+                    account[column] = value
+                if not account["segment"]:
+                    raise InputError(file, "segment", f"row {row_number}: empty")
+                accounts.append(account)
+    except UnicodeDecodeError:
+        raise InputError(file, None, "cannot read the initial book: not UTF-8 text") from None
+    data["initial_book"] = {**book, "accounts": accounts}
 
 
 def _format_loc(loc: tuple[Any, ...], data: dict[str, Any]) -> str:

@@ -65,6 +65,7 @@ class Segment(_Frozen):
     sales_cycle_days: Positive = Field(30.0, description="Median sales cycle, days (log-normal, sigma = acquisition.sales_cycle_sigma).")
     sales_cost_per_deal: NonNegative = Field(0.0, description="Sales cost per won deal, currency. Source: KBCM CAC ≈ $1.1-1.2 per $1 of new ACV (marketing + sales).")
     referral_rate: Rate = Field(0.1, description="Referral leads per account-year at reference health. Source: 20-50 % of new customers from referrals at scale (weak).")
+    churn_concentration: Positive | None = Field(None, description="Differences in churn propensity between accounts (shifted-beta-geometric heterogeneity): each account's per-term probability of not renewing at reference health is drawn from a Beta law with the segment's mean (from annual_churn) and this concentration alpha + beta; an account that has already renewed k terms draws from Beta(alpha, beta + k), the law of the survivors of k terms. Small values (about 1-5): accounts differ widely and retention rises with tenure; none: every account has the segment's probability (apart from health). Fitted by csim calibrate (sBG alpha + beta); otherwise assumption.")
 
 
 class Acquisition(_Frozen):
@@ -77,11 +78,30 @@ class Acquisition(_Frozen):
     poor_fit_conversion_factor: NonNegative = Field(0.8, description="Multiplier on conversion for leads outside the ICP. Assumption.")
 
 
+class BookAccount(_Frozen):
+    """One account on the books at day 0, as a row of ``initial_book.file``."""
+
+    segment: str = Field(description="Segment name (one of segments[].name).")
+    mrr: Positive = Field(description="MRR at day 0, currency/month.")
+    tenure_months: NonNegative = Field(description="Months since the account's first payment, at day 0.")
+    terms_survived: int | None = Field(None, ge=0, description="Renewals the account has made (default: whole terms in its tenure).")
+
+
 class InitialBook(_Frozen):
     """Customers already on the books at day 0."""
 
-    customers: int = Field(600, ge=0, description="Number of existing accounts at day 0.")
-    max_tenure_months: NonNegative = Field(36.0, description="Tenure of existing accounts at day 0 is uniform on [0, max), months.")
+    customers: int = Field(600, ge=0, description="Number of existing accounts at day 0 (with file: the number of its rows).")
+    max_tenure_months: NonNegative = Field(36.0, description="Tenure of existing accounts at day 0 is uniform on [0, max), months (not used with file).")
+    file: str | None = Field(None, description="CSV of the actual accounts on the books at day 0 (columns segment, mrr, tenure_months, optional terms_survived), relative to the scenario file that names it; read when the scenario is loaded. Its accounts replace the random book: segment, MRR and tenure as given, the rest drawn as for any account. csim calibrate writes one from a ledger's active book.")
+    accounts: tuple[BookAccount, ...] | None = Field(None, description="The accounts of file as read (filled in when the scenario is loaded; a scenario.json of a run carries them, so it reproduces the run without the file).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _customers_from_accounts(cls, data):
+        # With a list of accounts the book is that list: its length is the number of customers.
+        if isinstance(data, dict) and data.get("accounts") is not None:
+            data = {**data, "customers": len(data["accounts"])}
+        return data
 
 
 class Health(_Frozen):
@@ -273,6 +293,10 @@ class Scenario(_Frozen):
         if abs(total - 1.0) > 1e-6 and not self.normalize_lead_shares:
             raise ValueError(f"segments.lead_share: the shares sum to {total:g}, not 1; correct them, or set "
                              "normalize_lead_shares = true to divide them by their sum")
+        book = self.initial_book.accounts or ()
+        strays = [a.segment for a in book if a.segment not in names]
+        if strays:
+            raise ValueError(f"initial_book.file: unknown segment {strays[0]!r} (known: {names})")
         unknown = [s for s in (self.cs_team.accounts_per_csm or {}) if s not in names]
         if unknown:
             raise ValueError(f"cs_team.accounts_per_csm: unknown segment {unknown[0]!r} (known: {names})")
