@@ -59,7 +59,7 @@ def main() -> None:
     print(f"{args.rows:,} rows, {int(e.sum()):,} churns, {len(np.unique(t[e > 0])):,} distinct churn times")
     cases = [
         ("Kaplan-Meier", lambda: KaplanMeier().fit(t, e), lambda: lifelines.KaplanMeierFitter().fit(t, e)),
-        ("Cox PH, Efron, 3 covariates", lambda: CoxPH().fit(t, e, X),
+        ("Cox PH, Efron, 3 covariates", lambda: CoxPH().fit(t, e, covariates=X),
          lambda: lifelines.CoxPHFitter().fit(df, "T", "E")),
         ("exponential", lambda: ExponentialFitter().fit(t, e), lambda: lifelines.ExponentialFitter().fit(t, e)),
         ("Weibull", lambda: WeibullFitter().fit(t, e), lambda: lifelines.WeibullFitter().fit(t, e)),

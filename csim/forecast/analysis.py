@@ -43,13 +43,13 @@ import pandas as pd
 from csim.errors import InputError
 from csim.forecast import projection
 from csim.forecast.backtest import backtest_cohorts, backtest_tenure
-from csim.forecast.cohort import COHORT_MODELS
 from csim.forecast.compare import compare_groups
 from csim.forecast.cox import CoxPH
-from csim.forecast.discrete import DISCRETE_MODELS, is_coarse_grid
+from csim.forecast.discrete import is_coarse_grid
 from csim.forecast.nonparametric import KaplanMeier
-from csim.forecast.parametric import PARAMETRIC_MODELS, WeibullFitter
+from csim.forecast.parametric import WeibullFitter
 from csim.forecast.ph_test import cox_zph
+from csim.forecast.registry import MODELS, in_projection_order, model_names, projection_models
 
 #: Level at which report and forecast.json call the proportional-hazards test a rejection.
 PH_TEST_LEVEL = 0.05
@@ -60,16 +60,9 @@ FIT_ERRORS = (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError)
 #: Most held-out periods a tenure backtest scores (one per whole period after the cut).
 MAX_BACKTEST_PERIODS = 10_000
 
-#: Free parameters of each model: it needs churns at at least this many distinct tenures.
-MODEL_PARAMETERS = {"exponential": 1, "weibull": 2, "lognormal": 2, "loglogistic": 2, "sbg": 2, "bdw": 3,
-                    "discrete_hazard": 1}
-
-#: Names for people (reports); the JSON keeps the short names.
-MODEL_LABELS = {
-    "exponential": "Exponential", "weibull": "Weibull", "lognormal": "Log-normal", "loglogistic": "Log-logistic",
-    "sbg": "Shifted beta-geometric (sBG)", "bdw": "Beta-discrete-Weibull (BdW)", "weibull_aft": "Weibull AFT",
-    "discrete_hazard": "Discrete-time hazard (cloglog, hazard per period)",
-}
+#: Names for people (reports); the JSON keeps the short names. The registry's labels, and the
+#: Weibull AFT model of the covariates, which is a Weibull fit rather than a model of its own.
+MODEL_LABELS = {**{name: entry.label for name, entry in MODELS.items()}, "weibull_aft": "Weibull AFT"}
 PARAMETER_LABELS = {
     "exponential": {"lambda_": "scale λ (mean tenure)"},
     "weibull": {"lambda_": "scale λ", "rho_": "shape ρ"},
@@ -311,52 +304,49 @@ def analyse_tenure(data, options: ForecastOptions, covariates: pd.DataFrame | No
         km = KaplanMeier().fit(t, d, entry=a)
         result["kaplan_meier"] = _km_result(km, options.at)
     fitted, family, discrete, skipped = {}, {}, {}, {}
-    wanted = options.models or list(PARAMETRIC_MODELS) + list(COHORT_MODELS) + list(DISCRETE_MODELS)
+    wanted = in_projection_order(options.models or projection_models())
     zero_events = int(np.sum((t <= 0) & (d > 0)))
     churn_tenures = len(np.unique(t[(d > 0) & (t > 0)]))
+    truncated = a is not None and bool(np.any(a > 0))
+    whole_ok = data.whole_periods and not np.any((t < 1) & (d > 0))
+    # Whole-period tenures without left truncation: the data contract-renewal models describe, on
+    # which a discrete-time hazard has their likelihood too (same AIC family).
+    contract_ok = whole_ok and not truncated
 
-    def too_few(name) -> str | None:
-        need = MODEL_PARAMETERS[name]
+    def unsupported(spec) -> str | None:
+        """Why the data do not suit a model (read from its class's capabilities), or None."""
+        cls = spec.cls
+        if cls.needs_whole_periods and not (whole_ok and (cls.supports_entry or not truncated)):
+            return (f"{spec.kind.replace('_', '-')} models need whole-period tenures, churn at tenure ≥ 1"
+                    + ("" if cls.supports_entry else " and no left truncation"))
+        if cls.has_density and zero_events:
+            churns = f"{zero_events} churns at tenure 0 have" if zero_events != 1 else "1 churn at tenure 0 has"
+            return f"{churns} zero density under a continuous model"
+        # Tenures counted in whole periods are interval-censored: the discrete-time model treats
+        # them as such (Kaplan–Meier on the grouped data when nothing else is in it).
+        if cls.needs_period_grid and not is_coarse_grid(t):
+            return "tenures are not on a whole-period grid (fewer than 95 % are whole periods)"
+        need = cls.min_churn_tenures
         if churn_tenures < need:
             have = f"{churn_tenures} distinct" if churn_tenures else "no"
             return (f"its {need} parameters need churns at {need} or more different tenures; the data have "
                     f"{have} positive churn tenure{'s' if churn_tenures != 1 else ''}")
         return None
 
-    for name in [m for m in wanted if m in PARAMETRIC_MODELS]:
-        if zero_events:
-            churns = f"{zero_events} churns at tenure 0 have" if zero_events != 1 else "1 churn at tenure 0 has"
-            _skip(name, f"{churns} zero density under a continuous model", notes, skipped)
-            continue
-        reason = too_few(name)
+    for name in wanted:
+        spec = MODELS[name]
+        reason = unsupported(spec)
         if reason:
             _skip(name, reason, notes, skipped)
             continue
-        model = _fit(name, lambda n=name: PARAMETRIC_MODELS[n]().fit(t, d, entry=a), diagnostics, notes, skipped)
+        model = _fit(name, lambda s=spec: s.make().fit(t, d, entry=a if s.cls.supports_entry else None),
+                     diagnostics, notes, skipped)
         if model is not None:
-            fitted[name], family[name], discrete[name] = model, "continuous", False
-    contract_ok = data.whole_periods and (a is None or not np.any(a > 0)) and not np.any((t < 1) & (d > 0))
-    for name in [m for m in wanted if m in COHORT_MODELS]:
-        if not contract_ok:
-            _skip(name, "contract-renewal models need whole-period tenures, churn at tenure ≥ 1 and no left "
-                        "truncation", notes, skipped)
-            continue
-        reason = too_few(name)
-        if reason:
-            _skip(name, reason, notes, skipped)
-            continue
-        model = _fit(name, lambda n=name: COHORT_MODELS[n]().fit_durations(t, d), diagnostics, notes, skipped)
-        if model is not None:
-            fitted[name], family[name], discrete[name] = model, "contract", True
-    for name in [m for m in wanted if m in DISCRETE_MODELS]:
-        # Tenures counted in whole periods are interval-censored: the discrete-time model treats
-        # them as such (Kaplan–Meier on the grouped data when nothing else is in it).
-        if not is_coarse_grid(t):
-            _skip(name, "tenures are not on a whole-period grid (fewer than 95 % are whole periods)", notes, skipped)
-            continue
-        model = _fit(name, lambda n=name: DISCRETE_MODELS[n]().fit(t, d, entry=a), diagnostics, notes, skipped)
-        if model is not None:
-            fitted[name], family[name], discrete[name] = model, "contract" if contract_ok else "discrete", True
+            fitted[name] = model
+            # AIC compares likelihoods of one kind: densities in time, or probabilities per period.
+            steps = spec.cls.whole_period_steps
+            family[name] = ("contract" if contract_ok else "discrete") if steps else "continuous"
+            discrete[name] = steps
     if not fitted:
         raise _nothing_fitted(source, "--models" if options.models else duration_where, skipped)
     result["models"] = {name: _model_dict(name, model) for name, model in fitted.items()}
@@ -398,7 +388,7 @@ def analyse_tenure(data, options: ForecastOptions, covariates: pd.DataFrame | No
 def _covariate_models(result, t, d, a, covariates, encoding, zero_events, diagnostics, notes) -> None:
     with diagnostics.watch("cox", "fit") as caught:
         try:
-            cox = CoxPH().fit(t, d, covariates, entry=a)
+            cox = CoxPH().fit(t, d, entry=a, covariates=covariates)
             problem = _cox_problem(cox, caught)
             cox_dict = None if problem else cox.to_dict()
         except FIT_ERRORS as exc:
@@ -535,14 +525,17 @@ def analyse_cohorts(labels: list[str], cohorts: list[list[float]], options: Fore
     result = {"input": {"kind": "cohorts", "source": source,
                         "cohorts": [{"label": lab, "survivors": list(map(float, c))} for lab, c in zip(labels, cohorts)],
                         "unit": "periods"}, "notes": notes}
-    asked = options.models or list(COHORT_MODELS)
-    wanted = [m for m in asked if m in COHORT_MODELS]
+    # Survivor counts suit the models fitted per renewal from counts alone.
+    survivor_models = model_names(kind="contract_renewal")
+    asked = options.models or survivor_models
+    wanted = [m for m in asked if m in survivor_models]
     for name in asked:
-        if name not in COHORT_MODELS:
-            notes.append(f"{name}: skipped, survivor counts take the contract-renewal models only (sbg, bdw)")
+        if name not in survivor_models:
+            notes.append(f"{name}: skipped, survivor counts take the contract-renewal models only "
+                         f"({', '.join(survivor_models)})")
     if not wanted:
         raise InputError("--models", ",".join(asked), "survivor counts take the contract-renewal models only; "
-                                                      "choose sbg, bdw or both")
+                                                      f"choose one or more of {', '.join(survivor_models)}")
     for label, c in zip(labels, cohorts):
         if len(c) == 1:
             notes.append(f"cohort {label}: only its period-0 count ({c[0]:g} customers), so it holds no churn yet "
@@ -551,14 +544,16 @@ def analyse_cohorts(labels: list[str], cohorts: list[list[float]], options: Fore
     longest = max(len(c) for c in cohorts) - 1
     periods_with_churn = len({t for c in cohorts for t in range(1, len(c)) if c[t] < c[t - 1]})
     for name in wanted:
-        need = MODEL_PARAMETERS[name]
-        if name == "bdw" and longest < 2:
-            _skip(name, "its time shape needs survivor counts for at least periods 0, 1 and 2", notes, skipped)
+        cls = MODELS[name].cls
+        need = cls.min_churn_tenures
+        if longest < cls.min_survivor_periods:
+            periods = ", ".join(str(p) for p in range(cls.min_survivor_periods)) + f" and {cls.min_survivor_periods}"
+            _skip(name, f"its {need} parameters need survivor counts for at least periods {periods}", notes, skipped)
             continue
         if periods_with_churn < 1:
             _skip(name, f"its {need} parameters need customers lost in at least one period", notes, skipped)
             continue
-        model = _fit(name, lambda n=name: COHORT_MODELS[n]().fit(cohorts), diagnostics, notes, skipped)
+        model = _fit(name, lambda n=name: MODELS[n].make().fit_survivors(cohorts), diagnostics, notes, skipped)
         if model is not None:
             fitted[name] = model
     if not fitted:
@@ -635,8 +630,8 @@ def _prediction_quality(result, t, d, a, covariates, options, diagnostics, notes
             times = quality.evaluation_times(t, d)
 
             def fit_and_predict(train, test, grid):
-                model = CoxPH().fit(train["_t"].to_numpy(), train["_d"].to_numpy(), train[cols],
-                                    entry=train["_a"].to_numpy() if left else None)
+                model = CoxPH().fit(train["_t"].to_numpy(), train["_d"].to_numpy(),
+                                    entry=train["_a"].to_numpy() if left else None, covariates=train[cols])
                 return model.survival_matrix(test[cols], grid)
 
             folds, _ = quality.cross_validate(fit_and_predict, data, folds=CV_FOLDS, seed=options.seed, times=times,
@@ -653,8 +648,8 @@ def _prediction_quality(result, t, d, a, covariates, options, diagnostics, notes
                               "censoring weights (Graf), skill = 1 − Brier/Brier of Kaplan–Meier fitted to the "
                               "same training customers; mean cumulative/dynamic AUC (Uno)"}
             train, test = quality.holdout_split(len(data), HOLDOUT_FRACTION, options.seed)
-            model = CoxPH().fit(data["_t"].to_numpy()[train], data["_d"].to_numpy()[train], data[cols].iloc[train],
-                                entry=data["_a"].to_numpy()[train] if left else None)
+            model = CoxPH().fit(data["_t"].to_numpy()[train], data["_d"].to_numpy()[train],
+                                entry=data["_a"].to_numpy()[train] if left else None, covariates=data[cols].iloc[train])
             last = float(np.max(np.asarray(t)[np.asarray(d) > 0]))
             calibration = []
             for horizon in [h for h in options.at if 0 < h <= last]:

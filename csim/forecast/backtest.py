@@ -17,10 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from csim.forecast.cohort import COHORT_MODELS
-from csim.forecast.discrete import DISCRETE_MODELS
 from csim.forecast.nonparametric import KaplanMeier
-from csim.forecast.parametric import PARAMETRIC_MODELS
+from csim.forecast.registry import model_names, spec
 
 
 def _score(name, fitted, periods, actual, predicted, rows):
@@ -40,13 +38,15 @@ def _summarise(rows, fits) -> tuple[pd.DataFrame, pd.DataFrame]:
     return summary, per_period
 
 
-def backtest_cohorts(cohorts, fit_periods: int, models=("sbg", "bdw")) -> tuple[pd.DataFrame, pd.DataFrame]:
+def backtest_cohorts(cohorts, fit_periods: int, models=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit each contract-renewal model on periods 0…``fit_periods`` and score the later periods.
 
-    ``cohorts``: one survivor list or a list of them. Errors are in customers (summed over
-    cohorts at each period). Returns ``(summary, per_period)``; summary has one row per model
-    (mape in %, mean/max absolute error in customers, AIC of the fit).
+    ``cohorts``: one survivor list or a list of them. ``models``: registry names of models with
+    ``fit_survivors`` (default: every contract-renewal model). Errors are in customers (summed
+    over cohorts at each period). Returns ``(summary, per_period)``; summary has one row per
+    model (mape in %, mean/max absolute error in customers, AIC of the fit).
     """
+    models = model_names(kind="contract_renewal") if models is None else models
     if len(cohorts) and np.ndim(cohorts[0]) == 0:
         cohorts = [cohorts]
     cohorts = [np.asarray(c, float) for c in cohorts]
@@ -57,21 +57,25 @@ def backtest_cohorts(cohorts, fit_periods: int, models=("sbg", "bdw")) -> tuple[
     held = np.arange(fit_periods + 1, longest + 1)
     rows, fits = [], []
     for name in models:
-        fitted = COHORT_MODELS[name]().fit(training)
+        fitted = spec(name).make().fit_survivors(training)
         actual = np.array([sum(c[t] for c in cohorts if len(c) > t) for t in held])
         predicted = np.array([sum(c[0] * fitted.survival(t) for c in cohorts if len(c) > t) for t in held])
         fits.append(_score(name, fitted, held, actual, predicted, rows))
     return _summarise(rows, fits)
 
 
-def backtest_tenure(durations, events, fit_until: float, models=tuple(PARAMETRIC_MODELS), entry=None,
+def backtest_tenure(durations, events, fit_until: float, models=None, entry=None,
                     times=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fit each model on tenure cut at ``fit_until`` periods; score S(t) beyond it against full-data KM.
 
-    ``models``: names from :data:`PARAMETRIC_MODELS` and :data:`COHORT_MODELS` (the latter
-    only for whole-period tenures). ``times``: held-out tenures to score (default: every
-    whole period after ``fit_until`` up to the last churn). Returns ``(summary, per_period)``.
+    ``models``: registry names of projection models
+    (:func:`csim.forecast.registry.projection_models`; default: the parametric ones), each
+    fitted without covariates and with the entry tenures when it supports them (models with
+    ``needs_whole_periods`` only on whole-period tenures). ``times``: held-out tenures to score
+    (default: every whole period after ``fit_until`` up to the last churn). Returns
+    ``(summary, per_period)``.
     """
+    models = model_names(kind="parametric") if models is None else models
     t = np.asarray(durations, float)
     d = np.asarray(events, float)
     a = None if entry is None else np.asarray(entry, float)
@@ -88,11 +92,7 @@ def backtest_tenure(durations, events, fit_until: float, models=tuple(PARAMETRIC
     actual = km.survival(times)
     rows, fits = [], []
     for name in models:
-        if name in COHORT_MODELS:
-            fitted = COHORT_MODELS[name]().fit_durations(cut_t, cut_d)
-        elif name in DISCRETE_MODELS:
-            fitted = DISCRETE_MODELS[name]().fit(cut_t, cut_d, entry=cut_a)
-        else:
-            fitted = PARAMETRIC_MODELS[name]().fit(cut_t, cut_d, entry=cut_a)
+        model = spec(name)
+        fitted = model.make().fit(cut_t, cut_d, entry=cut_a if model.cls.supports_entry else None)
         fits.append(_score(name, fitted, times, actual, fitted.survival(times), rows))
     return _summarise(rows, fits)

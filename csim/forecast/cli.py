@@ -52,6 +52,24 @@ Limits: a table needs at least 5 customers and one churn; --draws {MIN_DRAWS} to
 tenures. Models the data cannot support are skipped with a note in report.md; degenerate fits are
 reported without intervals or bands."""
 
+
+def _models_epilog() -> str:
+    """The registry's models, one line each: name and what it describes."""
+    from csim.forecast.registry import MODELS
+
+    width = max(len(name) for name in MODELS)
+    return "Models:\n" + "\n".join(f"  {name:<{width}}  {entry.description}" for name, entry in MODELS.items())
+
+
+def _models_help() -> str:
+    """Help of --models: the names it takes, and those fitted without being asked for."""
+    from csim.forecast.registry import MODELS, projection_models
+
+    others = [name for name, entry in MODELS.items() if not entry.projects]
+    return (f"subset of {', '.join(projection_models())} (default: all that apply); {', '.join(others)} are "
+            "not chosen here (see Models below)")
+
+
 #: Options that describe a table; they make no sense with survivor counts.
 _TABLE_OPTIONS = (("duration", "--duration"), ("event", "--event"), ("entry", "--entry"),
                   ("covariates", "--covariates"), ("group", "--group"), ("as_of", "--as-of"),
@@ -73,7 +91,7 @@ def _names(text: str) -> list[str]:
 def register(subparsers) -> None:
     """Add the ``forecast`` subcommand."""
     p = subparsers.add_parser("forecast", help="fit survival and contract-renewal models, project retention and revenue",
-                              description=DESCRIPTION, epilog=EPILOG,
+                              description=DESCRIPTION, epilog=EPILOG + "\n\n" + _models_epilog(),
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("data", nargs="?", metavar="DATA", help="CSV or Parquet file (omit with --survivors)")
     p.add_argument("--out", required=True, metavar="DIR",
@@ -106,7 +124,7 @@ def register(subparsers) -> None:
     c.add_argument("--cohorts", action="store_true", help="DATA is a survivor table: one row per cohort")
     m = p.add_argument_group("models and projections")
     m.add_argument("--models", type=_names, default=None, metavar="NAME,…",
-                   help="subset of exponential,weibull,lognormal,loglogistic,sbg,bdw,discrete_hazard (default: all that apply)")
+                   help=_models_help())
     m.add_argument("--backtest-periods", type=int, metavar="K",
                    help="fit on the first K periods (≥ 1), score the later ones (default: half the data)")
     m.add_argument("--unit", choices=["months", "days", "years"], default=None,
@@ -142,16 +160,17 @@ def _finite(option: str, value: float) -> float:
 def _options(args):
     """Every option value checked (before any data is read); returns ForecastOptions."""
     from csim.forecast.analysis import ForecastOptions
-    from csim.forecast.cohort import COHORT_MODELS
-    from csim.forecast.discrete import DISCRETE_MODELS
-    from csim.forecast.parametric import PARAMETRIC_MODELS
+    from csim.forecast.registry import MODELS, projection_models
 
-    known = list(PARAMETRIC_MODELS) + list(COHORT_MODELS) + list(DISCRETE_MODELS)
+    known = projection_models()
     models = None
     if args.models is not None:
         if not args.models:
             raise InputError("--models", None, f"give at least one model: {', '.join(known)}")
         for name in args.models:
+            if name in MODELS and name not in known:
+                raise InputError("--models", name, f"not chosen with --models ({MODELS[name].description}); "
+                                                   f"choose from {', '.join(known)}")
             if name not in known:
                 raise InputError("--models", name, f"unknown model; choose from {', '.join(known)}")
         models = list(dict.fromkeys(args.models))

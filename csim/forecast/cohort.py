@@ -16,11 +16,11 @@ customer renews or churns. Period ``t = 1, 2, …`` is the renewal at which a cu
   ``S(t) = B(alpha, beta + t^c) / B(alpha, beta)``. ``c > 1``: individual churn probability
   rises with tenure; ``c < 1``: falls; ``c = 1`` is the sBG.
 
-Input: survivor counts per cohort, ``[n_0, n_1, …, n_k]`` (customers active at period 0, 1, …),
-or individual whole-period tenures with a churn flag (:meth:`fit_durations`). Estimation is by
-maximum likelihood (counts lost at each period, the survivors right-censored at the last
-period), optimised over ``log alpha, log beta (, log c)``; see :mod:`csim.forecast.mle` for
-the standard errors and intervals.
+Input: survivor counts per cohort, ``[n_0, n_1, …, n_k]`` (customers active at period 0, 1, …;
+``fit_survivors``), or individual whole-period tenures with a churn flag (``fit``, the protocol of
+every fitter). Estimation is by maximum likelihood (counts lost at each period, the survivors
+right-censored at the last period), optimised over ``log alpha, log beta (, log c)``; see
+:mod:`csim.forecast.mle` for the standard errors and intervals.
 
 **Fits at the edge of the parameter space.** With few or no churns, or churn that does not
 fall with tenure, the likelihood has no interior maximum: it keeps rising (or stays flat) as
@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln
 
-from csim.forecast.mle import MaximumLikelihoodFitter, ParameterSpec, profile_edges
+from csim.forecast.mle import MaximumLikelihoodFitter, ParameterSpec, no_profile, profile_edges, survival_frame
 
 
 def survivors_to_counts(cohorts: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -81,11 +81,26 @@ def _as_cohorts(survivors) -> list[np.ndarray]:
 
 
 class _ContractRenewalModel(MaximumLikelihoodFitter):
-    """Shared fitting and projection for sBG and BdW (a mixture of per-customer churn laws)."""
+    """Shared fitting and projection for sBG and BdW (a mixture of per-customer churn laws).
+
+    ``level``: confidence level of the intervals in ``summary`` (0.95).
+    """
 
     _names: tuple[str, ...]
 
-    def fit(self, survivors):
+    kind = "contract_renewal"
+    # Every customer is watched from acquisition and leaves at a renewal: no entry, no covariates.
+    supports_entry = False
+    supports_covariates = False
+    needs_covariates = False
+    needs_whole_periods = True
+    needs_period_grid = False
+    has_density = False
+    whole_period_steps = True
+    #: Fewest observed periods after period 0 that survivor counts need for a fit.
+    min_survivor_periods = 1
+
+    def fit_survivors(self, survivors):
         """Fit to survivor counts: one cohort ``[1000, 631, 468, …]`` or a list of cohorts.
 
         Counts are customers still active at periods 0, 1, 2, … of each cohort. Returns ``self``.
@@ -95,12 +110,19 @@ class _ContractRenewalModel(MaximumLikelihoodFitter):
         self.n_obs_ = int(sum(c[0] for c in self.cohorts_))
         return self._fit_rows(periods, weights, churned)
 
-    def fit_durations(self, durations, events):
+    def fit(self, durations, events, entry=None, covariates=None):
         """Fit to individual tenures in whole periods (integers ≥ 0) with a 0/1 churn flag.
 
         A churn at tenure ``t`` counts as leaving at renewal ``t`` (so churns need ``t ≥ 1``);
-        an active customer at tenure ``t`` has survived ``t`` renewals. Returns ``self``.
+        an active customer at tenure ``t`` has survived ``t`` renewals. ``entry`` and
+        ``covariates`` must be None: the model follows every customer from acquisition and has
+        no covariates (fit one per segment). Returns ``self``.
         """
+        if entry is not None:
+            raise ValueError(f"{type(self).__name__} takes no entry tenures: a contract-renewal model needs every "
+                             "customer observed from acquisition (no left truncation)")
+        if covariates is not None:
+            raise ValueError(f"{type(self).__name__} takes no covariates: fit one model per segment")
         t = np.asarray(durations, float)
         d = np.asarray(events, bool)
         if np.any(t != np.round(t)) or np.any(t < 0):
@@ -184,9 +206,13 @@ class _ContractRenewalModel(MaximumLikelihoodFitter):
             return np.exp(self._log_survival(theta.T[:, :, None], t[None, None, :])[0])
         return np.exp(self._log_survival(theta, t))
 
-    def survival(self, periods) -> np.ndarray:
-        """Fraction of a cohort still active at period ``t`` (t = 0, 1, 2, …; S(0) = 1)."""
-        return self.survival_at(self.theta_, periods)
+    def survival(self, times, profile=None) -> np.ndarray:
+        """Fraction of a cohort still active at period ``times`` (t = 0, 1, 2, …; S(0) = 1).
+
+        ``profile`` must be None or empty (the model has no covariates).
+        """
+        no_profile(profile, type(self).__name__)
+        return self.survival_at(self.theta_, times)
 
     def retention_rate(self, periods) -> np.ndarray:
         """Share of customers active at period t−1 who renew at period t: S(t)/S(t−1), t ≥ 1."""
@@ -198,7 +224,11 @@ class _ContractRenewalModel(MaximumLikelihoodFitter):
         t = np.asarray(periods, float)
         return self.survival(t - 1) - self.survival(t)
 
-    def predict(self, periods, initial: float = 1.0) -> np.ndarray:
+    def predict(self, times, profiles: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Survival at ``times`` (index "t"): one "survival" column (``profiles`` must be None)."""
+        return survival_frame(self.survival, times, profiles)
+
+    def expected_active(self, periods, initial: float = 1.0) -> np.ndarray:
         """Expected customers still active at ``periods`` out of ``initial`` at period 0."""
         return initial * self.survival(periods)
 
@@ -206,12 +236,14 @@ class _ContractRenewalModel(MaximumLikelihoodFitter):
 class ShiftedBetaGeometric(_ContractRenewalModel):
     """Shifted-beta-geometric (sBG) contract-renewal model; attributes ``alpha_``, ``beta_``.
 
-    >>> m = ShiftedBetaGeometric().fit([1000, 869, 743, 653, 593, 551, 517, 491])
+    >>> m = ShiftedBetaGeometric().fit_survivors([1000, 869, 743, 653, 593, 551, 517, 491])
     >>> round(m.alpha_, 3), round(m.beta_, 3)
     (0.668, 3.806)
     """
 
     _names = ("alpha_", "beta_")
+    name = "sbg"
+    min_churn_tenures = 2
 
     #: Longest tenure (periods) for which log S(t) is summed term by term instead of via betaln.
     _PRODUCT_FORM_MAX_T = 100_000
@@ -246,11 +278,12 @@ class BetaDiscreteWeibull(_ContractRenewalModel):
     """Beta-discrete-Weibull (BdW) contract-renewal model; attributes ``alpha_``, ``beta_``, ``c_``."""
 
     _names = ("alpha_", "beta_", "c_")
+    name = "bdw"
+    min_churn_tenures = 3
+    # The time shape c is told apart from the mixing only by how churn changes across periods.
+    min_survivor_periods = 2
 
     def _log_survival(self, theta, t):
         alpha, beta, c = np.exp(theta[0]), np.exp(theta[1]), np.exp(theta[2])
         return betaln(alpha, beta + np.power(t, c)) - betaln(alpha, beta)
 
-
-#: The contract-renewal fitters by the names the command line and reports use.
-COHORT_MODELS = {"sbg": ShiftedBetaGeometric, "bdw": BetaDiscreteWeibull}

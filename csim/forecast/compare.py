@@ -70,7 +70,7 @@ def compare_groups(durations, events, groups, entry=None, covariates: pd.DataFra
     if covariates is not None:
         design_source = pd.concat([design_source, covariates.reset_index(drop=True)], axis=1)
     design, _ = encode_covariates(design_source, list(design_source.columns), reference={"group": reference})
-    cox = CoxPH(ties=ties).fit(durations, events, design, entry=entry_arr)
+    cox = CoxPH(ties=ties).fit(durations, events, entry=entry_arr, covariates=design)
     result["cox"] = cox.summary
     result["cox_concordance"] = float(cox.concordance_)
     return result

@@ -50,6 +50,9 @@ __all__ = ["CoxPH", "SingularFitError"]
 class CoxPH:
     """Proportional-hazards regression: hazard(t | x) = h0(t)·exp(x'beta).
 
+    ``ties``: ``"efron"`` or ``"breslow"``; ``level``: confidence level of the intervals in
+    ``summary`` (0.95).
+
     After :meth:`fit`: ``params_`` (log hazard ratios), ``hazard_ratios_``, ``summary``
     (coef, se, z, p, log10_p, interval, hazard ratio with interval), ``loglik_`` (partial
     log-likelihood), ``aic_`` (partial AIC), ``baseline_survival_`` (survival at all
@@ -59,22 +62,35 @@ class CoxPH:
     finite estimate, or None).
     """
 
+    name = "cox"
+    kind = "semiparametric"
+    supports_entry = True
+    supports_covariates = True
+    needs_covariates = True
+    needs_whole_periods = False
+    needs_period_grid = False
+    has_density = False
+    whole_period_steps = False
+    min_churn_tenures = 1
+
     def __init__(self, ties: str = "efron", level: float = 0.95):
         if ties not in ("efron", "breslow"):
             raise ValueError("ties must be 'efron' or 'breslow'")
         self.ties = ties
         self.level = level
 
-    def fit(self, durations, events, covariates: pd.DataFrame, entry=None, strata=None):
+    def fit(self, durations, events, entry=None, covariates: pd.DataFrame | None = None, strata=None):
         """Fit to tenures (periods), 0/1 churn flags and a DataFrame of numeric covariates.
 
         ``entry``: tenure at which each customer came under observation (left truncation; at
-        risk at t when entry < t ≤ tenure). ``strata``: optional labels; each stratum gets its
-        own baseline hazard. Returns ``self``. Raises :class:`SingularFitError` for constant or
-        collinear covariates.
+        risk at t when entry < t ≤ tenure). ``covariates``: required (a model of drivers needs
+        some). ``strata``: optional labels; each stratum gets its own baseline hazard. Returns
+        ``self``. Raises :class:`SingularFitError` for constant or collinear covariates.
         """
         from statsmodels.duration.hazard_regression import PHReg
 
+        if covariates is None:
+            raise ValueError("CoxPH needs covariates: fit(durations, events, entry=None, covariates=frame)")
         X = np.asarray(covariates, float)
         if X.ndim == 1:
             X = X[:, None]
@@ -129,7 +145,7 @@ class CoxPH:
             z = coef / se
         p, log10_p = wald_p_values(z)
         with np.errstate(over="ignore"):  # an interval reaching exp(710) is honestly infinite
-            self.summary = pd.DataFrame({
+            self._summary_table = pd.DataFrame({
                 "coef": coef, "se": se, "z": z, "p": p, "log10_p": log10_p,
                 f"lower_{pct}": coef - z_crit * se, f"upper_{pct}": coef + z_crit * se,
                 "hazard_ratio": np.exp(coef),
@@ -138,8 +154,8 @@ class CoxPH:
         if edges:
             self.notes_.append(self._edge_note(names, edges))
         self.degenerate_ = self.notes_[-1] if edges else None
-        self.params_ = self.summary["coef"]
-        self.hazard_ratios_ = self.summary["hazard_ratio"]
+        self.params_ = self._summary_table["coef"]
+        self.hazard_ratios_ = self._summary_table["hazard_ratio"]
         self.loglik_ = float(result.llf)
         self.aic_ = 2.0 * len(coef) - 2.0 * self.loglik_
         self.n_obs_ = len(t)
@@ -151,6 +167,11 @@ class CoxPH:
         else:
             self.baseline_survival_ = None
         return self
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Per covariate: coef, se, z, p, log10_p, ``level`` interval, hazard ratio with interval."""
+        return self._summary_table
 
     @staticmethod
     def _raise_if_singular(information, names) -> None:
@@ -218,18 +239,24 @@ class CoxPH:
         x = profiles.reindex(columns=self.covariate_names_).astype(float).fillna(0.0).to_numpy()
         return s0[None, :] ** np.exp(x @ self.params_.to_numpy())[:, None]
 
-    def survival(self, times, covariates=None) -> np.ndarray:
+    def survival(self, times, profile=None) -> np.ndarray:
         """Predicted share still active at tenure ``times`` for one covariate profile.
 
-        ``covariates``: mapping name → value; missing names count as 0 (the reference).
+        ``profile``: mapping name → value; missing names count as 0 (None: the reference, all 0).
         """
-        return self.survival_matrix(pd.DataFrame([dict(covariates or {})]), times)[0]
+        return self.survival_matrix(pd.DataFrame([dict(profile or {})]), times)[0]
 
-    def predict(self, profiles: pd.DataFrame, times) -> pd.DataFrame:
-        """Survival at ``times`` for each row of ``profiles`` (columns = covariate names): times × profiles."""
+    def predict(self, times, profiles: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Survival at ``times`` (index "t") for each row of ``profiles`` (columns = covariate names).
+
+        One column per profile, labelled by the index of ``profiles``; without ``profiles``, one
+        "survival" column at the reference profile.
+        """
         times = np.asarray(times, float)
-        return pd.DataFrame(self.survival_matrix(profiles, times).T, index=pd.Index(times, name="t"),
-                            columns=profiles.index)
+        index = pd.Index(times, name="t")
+        if profiles is None:
+            return pd.DataFrame({"survival": self.survival(times)}, index=index)
+        return pd.DataFrame(self.survival_matrix(profiles, times).T, index=index, columns=profiles.index)
 
     def to_dict(self) -> dict:
         """Plain-JSON description of the fit."""

@@ -392,6 +392,19 @@ class DiscreteTimeHazard:
     (``"periods"``; a constant, geometric tail) or extrapolates the polynomial.
     """
 
+    name = "discrete_hazard"
+    kind = "discrete_time"
+    supports_entry = True
+    supports_covariates = True
+    needs_covariates = False
+    needs_whole_periods = False
+    needs_period_grid = True
+    has_density = False
+    whole_period_steps = True
+    # Any churn will do: quiet periods are pooled until a bin holds one (a churn at tenure 0
+    # counts in period 1), and the fit refuses data without churn.
+    min_churn_tenures = 0
+
     def __init__(self, link: str = "cloglog", baseline: str = "periods", min_events: int = 10,
                  max_periods: int = 60, degree: int = 2, period: float = 1.0, grid: str = "warn",
                  level: float = 0.95):
@@ -588,11 +601,11 @@ class DiscreteTimeHazard:
 
     @property
     def summary(self) -> pd.DataFrame:
-        """Covariate coefficients: coef, se, z, p, interval, and exp(coef) with its interval.
+        """Covariate coefficients: coef, se, z, p, ``level`` interval, and exp(coef) with its interval.
 
         For ``cloglog`` exp(coef) is a **hazard ratio** (columns ``hazard_ratio``, ``hr_lower_95``,
-        ``hr_upper_95``, as in :class:`CoxPH`); for ``logit`` an **odds ratio** of churning in a
-        period (``odds_ratio``, ``or_lower_95``, ``or_upper_95``). Wald intervals from the GLM's
+        ``hr_upper_95`` at level 0.95, as in :class:`CoxPH`); for ``logit`` an **odds ratio** of
+        churning in a period (``odds_ratio``, ``or_lower_95``, ``or_upper_95``). Wald intervals from the GLM's
         inverse Fisher information (binomial, scale 1). A degenerate fit shows estimates only.
         No rows when the model has no covariates (the baseline is in ``baseline_``).
         """
@@ -688,9 +701,12 @@ class DiscreteTimeHazard:
         log_s = np.concatenate([np.zeros(log_s.shape[:-1] + (1,)), log_s], axis=-1)
         return np.exp(log_s[..., k])
 
-    def survival(self, periods, profile=None) -> np.ndarray:
-        """Share still active at tenure ``periods`` for one covariate profile (S(0) = 1)."""
-        return self.survival_at(self.theta_, periods, profile)
+    def survival(self, times, profile=None) -> np.ndarray:
+        """Share still active at tenure ``times`` for one covariate profile (S(0) = 1).
+
+        ``profile``: mapping covariate (or design column) → value; missing ones at the reference.
+        """
+        return self.survival_at(self.theta_, times, profile)
 
     def survival_ci(self, periods, profile=None, level=None, method: str = "delta", draws: int = 2000,
                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -734,11 +750,12 @@ class DiscreteTimeHazard:
         return pd.DataFrame({"survival": self.survival(times, profile), "lower": lower, "upper": upper},
                             index=pd.Index(times, name="t"))
 
-    def predict(self, profiles: pd.DataFrame, times) -> pd.DataFrame:
-        """Survival at ``times`` for each row of ``profiles`` (columns = covariate or design names)."""
-        times = np.asarray(times, float)
-        return pd.DataFrame({idx: self.survival(times, row.to_dict()) for idx, row in profiles.iterrows()},
-                            index=pd.Index(times, name="t"))
+    def predict(self, times, profiles: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Survival at ``times`` (index "t") for each row of ``profiles`` (columns = covariate or design
+        names), or one "survival" column at the reference profile."""
+        from csim.forecast.mle import survival_frame
+
+        return survival_frame(self.survival, times, profiles)
 
     def sample_theta(self, draws: int, seed: int = 0) -> np.ndarray:
         """Draws of the coefficients from N(theta_hat, cov) (draws × k), for projection bands.
@@ -798,6 +815,3 @@ class DiscreteTimeHazard:
             "notes": list(self.notes_), "degenerate": self.degenerate_,
         }
 
-
-#: The discrete-time models ``csim forecast`` fits (name → a fresh fitter; the grid is checked first).
-DISCRETE_MODELS = {"discrete_hazard": lambda: DiscreteTimeHazard(grid="ignore")}

@@ -399,8 +399,31 @@ def _maximise_others(loglik, theta, j, fixed, start) -> tuple[np.ndarray, float]
     return full(result.x), -float(result.fun)
 
 
+def no_profile(profile, model: str) -> None:
+    """Refuse a covariate profile for a model without covariates (None or an empty mapping is fine)."""
+    if profile is not None and len(dict(profile)):
+        names = sorted(map(str, dict(profile)))
+        raise ValueError(f"{model} has no covariates: survival takes no profile (got {names})")
+
+
+def survival_frame(survival: Callable, times, profiles: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The ``predict`` table of a fitter from its ``survival(times, profile)``.
+
+    Index: ``times`` (periods), named "t". Columns: one per row of ``profiles`` (labelled by
+    its index; the row's values are the profile), or a single "survival" column at the
+    reference profile when ``profiles`` is None.
+    """
+    times = np.asarray(times, float)
+    index = pd.Index(times, name="t")
+    if profiles is None:
+        return pd.DataFrame({"survival": survival(times)}, index=index)
+    return pd.DataFrame({idx: survival(times, row.to_dict()) for idx, row in profiles.iterrows()}, index=index)
+
+
 class MaximumLikelihoodFitter:
     """Base of the fitters whose likelihood csim writes (parametric and contract-renewal models).
+
+    ``level``: confidence level of the intervals in ``summary`` (0.95).
 
     Subclasses set ``theta_``, ``cov_`` (covariance of ``theta_``), ``loglik_`` and
     ``_specs``; this class derives ``summary``, ``aic_``, ``bic_`` and parameter draws used
@@ -427,6 +450,14 @@ class MaximumLikelihoodFitter:
     notes_: list[str] = []
     #: Whether a parameter at an edge makes the whole fit degenerate (no intervals, no bands).
     _edge_is_degenerate: bool = True
+
+    def __init__(self, level: float = 0.95):
+        self.level = level
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Estimate, se and ``level`` interval per parameter (NaN for a degenerate fit or a parameter at an edge)."""
+        return self._summary_table
 
     def _edges(self, loglik, theta, value, information, score) -> tuple[np.ndarray, float, dict[int, int]]:
         """Parameters running off to an edge (index → +1, −1 or 0); subclasses choose the test.
@@ -486,11 +517,11 @@ class MaximumLikelihoodFitter:
                 self.degenerate_ = note
         if self.degenerate_ and self.degenerate_ not in self.notes_:
             self.notes_.append(self.degenerate_)
-        self.summary = summary_table(self.theta_, self.cov_, self._specs)
+        self._summary_table = summary_table(self.theta_, self.cov_, self._specs, self.level)
         if self.degenerate_:
             # A zero-width or absurd interval would mislead: report none.
-            self.summary.iloc[:, 1:] = np.nan
-        self.params_ = self.summary["estimate"]
+            self._summary_table.iloc[:, 1:] = np.nan
+        self.params_ = self._summary_table["estimate"]
 
     @property
     def n_params(self) -> int:

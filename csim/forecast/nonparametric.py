@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from csim.forecast.mle import p_from_log
+from csim.forecast.mle import no_profile, p_from_log, survival_frame
 
 #: Weighted variants of the log-rank test: csim name -> (statsmodels weight_type, description).
 LOG_RANK_WEIGHTS: dict[str, tuple[str | None, str]] = {
@@ -31,20 +31,40 @@ LOG_RANK_WEIGHTS: dict[str, tuple[str | None, str]] = {
 class KaplanMeier:
     """Kaplan–Meier estimate of the share of customers still active by tenure.
 
+    ``level``: confidence level of the pointwise intervals and of the quantile intervals (0.95).
+
     After :meth:`fit`: ``table_`` (one row per churn time: at_risk, churned, survival, se,
-    lower_95, upper_95), ``median_`` and ``median_ci_`` (periods; NaN when the curve never
-    falls to 0.5), ``survfunc_`` (the statsmodels object).
+    lower, upper), ``median_`` and ``median_ci_`` (periods; NaN when the curve never falls to
+    0.5), ``survfunc_`` (the statsmodels object).
     """
 
-    def fit(self, durations, events, entry=None, label: str | None = None, level: float = 0.95):
+    name = "kaplan_meier"
+    kind = "nonparametric"
+    supports_entry = True
+    supports_covariates = False
+    needs_covariates = False
+    needs_whole_periods = False
+    needs_period_grid = False
+    has_density = False
+    whole_period_steps = False
+    min_churn_tenures = 1
+
+    def __init__(self, level: float = 0.95):
+        self.level = level
+
+    def fit(self, durations, events, entry=None, covariates=None, label: str | None = None):
         """Fit to tenures (periods), 0/1 churn flags and optional entry tenures (left truncation).
 
-        Returns ``self``.
+        ``covariates`` must be None (one curve per group: :func:`csim.forecast.compare_groups`);
+        ``label`` names the curve in figures. Returns ``self``.
         """
         from statsmodels.duration.survfunc import SurvfuncRight
 
+        if covariates is not None:
+            raise ValueError("Kaplan–Meier takes no covariates: fit one curve per group (compare_groups), "
+                             "or use CoxPH for covariates")
         self.label = label
-        self.level = level
+        level = self.level
         durations = np.asarray(durations, float)
         events = np.asarray(events, float)
         # statsmodels takes log(0) once the curve reaches 0; the resulting inf/NaN standard
@@ -80,8 +100,12 @@ class KaplanMeier:
         idx = np.searchsorted(self.table_["t"].to_numpy(), t, side="right") - 1
         return np.where(idx >= 0, values[np.clip(idx, 0, None)], 1.0)
 
-    def survival(self, times) -> np.ndarray:
-        """Estimated share still active at tenure ``times`` (a right-continuous step function)."""
+    def survival(self, times, profile=None) -> np.ndarray:
+        """Estimated share still active at tenure ``times`` (a right-continuous step function).
+
+        ``profile`` must be None or empty: the curve describes everyone in the data.
+        """
+        no_profile(profile, "Kaplan–Meier")
         return self._step("survival", times)
 
     def survival_ci(self, times) -> tuple[np.ndarray, np.ndarray]:
@@ -103,6 +127,10 @@ class KaplanMeier:
     def summary(self) -> pd.DataFrame:
         """The survival table (see class docstring)."""
         return self.table_
+
+    def predict(self, times, profiles: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Survival at ``times`` (index "t"): one "survival" column (``profiles`` must be None)."""
+        return survival_frame(self.survival, times, profiles)
 
     def at(self, times) -> pd.DataFrame:
         """Survival with interval at the requested tenures (e.g. 3, 6, 12 months)."""

@@ -35,9 +35,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import special, stats
 
-from csim.forecast.mle import MaximumLikelihoodFitter, ParameterSpec, SingularFitError, check_design, diverging
+from csim.forecast.mle import (MaximumLikelihoodFitter, ParameterSpec, SingularFitError, check_design, diverging,
+                               survival_frame)
 
 
 class _StandardFamily:
@@ -97,10 +98,23 @@ class ParametricFitter(MaximumLikelihoodFitter):
     Use a subclass: :class:`ExponentialFitter`, :class:`WeibullFitter`,
     :class:`LogNormalFitter`, :class:`LogLogisticFitter`.
 
-    After :meth:`fit`: ``params_`` (natural scale), ``summary`` (estimate, se, 95 % interval),
-    ``loglik_``, ``aic_``, ``bic_``, ``theta_``/``cov_`` (unconstrained scale) and the
-    model's named attributes (e.g. ``lambda_``, ``rho_``).
+    ``level``: confidence level of the intervals in ``summary`` (0.95).
+
+    After :meth:`fit`: ``params_`` (natural scale), ``summary`` (estimate, se, ``level``
+    interval), ``loglik_``, ``aic_``, ``bic_``, ``theta_``/``cov_`` (unconstrained scale) and
+    the model's named attributes (e.g. ``lambda_``, ``rho_``).
     """
+
+    kind = "parametric"
+    supports_entry = True
+    supports_covariates = True
+    needs_covariates = False
+    needs_whole_periods = False
+    needs_period_grid = False
+    has_density = True
+    whole_period_steps = False
+    #: One distinct churn tenure per free parameter (location and, unless fixed, shape).
+    min_churn_tenures = 2
 
     family: type[_StandardFamily]
     fixed_sigma: float | None = None
@@ -290,16 +304,17 @@ class ParametricFitter(MaximumLikelihoodFitter):
             z = (np.log(t) - mu) / sigma
         return np.where(t > 0, np.exp(self.family.logsf(z)), 1.0)
 
-    def survival(self, times, covariates=None) -> np.ndarray:
+    def survival(self, times, profile=None) -> np.ndarray:
         """Fraction of customers still active at tenure ``times`` (periods), for one profile.
 
-        ``covariates``: mapping of covariate name → value (AFT models); ``None`` = all zero.
+        ``profile``: mapping of covariate name → value, every covariate given (AFT models);
+        ``None`` = all zero.
         """
-        return self.survival_at(self.theta_, times, covariates)
+        return self.survival_at(self.theta_, times, profile)
 
-    def quantile(self, p: float, covariates=None) -> float:
+    def quantile(self, p: float, profile=None) -> float:
         """Tenure by which a fraction ``p`` has churned (``p = 0.5``: median), in periods."""
-        mu, sigma = self._location_scale(self.theta_, covariates)
+        mu, sigma = self._location_scale(self.theta_, profile)
         return float(np.exp(mu + sigma * self.family.quantile(p)))
 
     @property
@@ -308,17 +323,18 @@ class ParametricFitter(MaximumLikelihoodFitter):
         return self.quantile(0.5)
 
     def predict(self, times, profiles: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Survival at ``times`` for each profile (rows of ``profiles``); index = times."""
-        times = np.asarray(times, float)
-        if profiles is None:
-            return pd.DataFrame({"survival": self.survival(times)}, index=pd.Index(times, name="t"))
-        return pd.DataFrame({idx: self.survival(times, row.to_dict()) for idx, row in profiles.iterrows()},
-                            index=pd.Index(times, name="t"))
+        """Survival at ``times`` (index "t") for each profile (rows of ``profiles``), or one "survival" column."""
+        return survival_frame(self.survival, times, profiles)
 
 
 class ExponentialFitter(ParametricFitter):
-    """Constant churn hazard: S(t) = exp(−t/λ). ``lambda_`` = mean tenure, ``rate_`` = 1/λ per period."""
+    """Constant churn hazard: S(t) = exp(−t/λ). ``lambda_`` = mean tenure, ``rate_`` = 1/λ per period.
 
+    ``rate_interval_``: the ``level`` interval of ``rate_``.
+    """
+
+    name = "exponential"
+    min_churn_tenures = 1
     family = _ExtremeValue
     fixed_sigma = 1.0
     location_name = "lambda_"
@@ -329,13 +345,15 @@ class ExponentialFitter(ParametricFitter):
             self.lambda_ = float(self.params_["lambda_"])
             self.rate_ = 1.0 / self.lambda_
             se = float(np.sqrt(self.cov_[0, 0]))
+            z = stats.norm.ppf(0.5 + self.level / 2.0)
             # rate = exp(−theta): its log-scale interval is the mirror image of lambda's.
-            self.rate_interval_ = (float(np.exp(-self.theta_[0] - 1.959963984540054 * se)),
-                                   float(np.exp(-self.theta_[0] + 1.959963984540054 * se)))
+            self.rate_interval_ = (float(np.exp(-self.theta_[0] - z * se)), float(np.exp(-self.theta_[0] + z * se)))
 
 
 class WeibullFitter(ParametricFitter):
     """S(t) = exp(−(t/λ)^ρ). ρ < 1: churn hazard falls with tenure; ρ > 1: rises."""
+
+    name = "weibull"
 
     family = _ExtremeValue
     location_name = "lambda_"
@@ -349,6 +367,8 @@ class WeibullFitter(ParametricFitter):
 
 class LogNormalFitter(ParametricFitter):
     """log T ~ Normal(μ, σ²). Hazard rises then falls."""
+
+    name = "lognormal"
 
     family = _Normal
     location_name = "mu_"
@@ -365,6 +385,8 @@ class LogNormalFitter(ParametricFitter):
 class LogLogisticFitter(ParametricFitter):
     """S(t) = 1/(1 + (t/α)^β). β > 1: hazard rises then falls; β ≤ 1: falls."""
 
+    name = "loglogistic"
+
     family = _Logistic
     location_name = "alpha_"
     scale_name = "beta_"
@@ -374,11 +396,3 @@ class LogLogisticFitter(ParametricFitter):
         if not self.covariate_names_:
             self.alpha_ = float(self.params_["alpha_"])
 
-
-#: The parametric fitters by the names the command line and reports use.
-PARAMETRIC_MODELS: dict[str, type[ParametricFitter]] = {
-    "exponential": ExponentialFitter,
-    "weibull": WeibullFitter,
-    "lognormal": LogNormalFitter,
-    "loglogistic": LogLogisticFitter,
-}

@@ -27,11 +27,6 @@ def plot_km(km, ax=None, label: str | None = None, color=None):
     return ax
 
 
-#: Models whose survival changes only at whole periods (contract renewals, discrete-time hazards):
-#: drawn as steps, since a smooth line between renewals would claim churn that cannot happen there.
-PERIOD_MODELS = frozenset({"sbg", "bdw", "discrete_hazard"})
-
-
 def at_risk_row(ax, km, ticks=None) -> None:
     """The number still at risk under the x-axis at each tick, as survival figures print it."""
     table = km.table_
@@ -55,7 +50,9 @@ def plot_survival(km=None, fits: dict | None = None, times=None, ax=None, unit: 
         end = km.table_["t"].max() if km is not None else 12.0
         times = np.linspace(0, end, 200)
     for name, model in (fits or {}).items():
-        if name in PERIOD_MODELS:
+        # Survival that changes only at whole periods (contract renewals, discrete-time hazards) is
+        # drawn as steps: a smooth line between renewals would claim churn that cannot happen there.
+        if type(model).whole_period_steps:
             periods = np.arange(0.0, np.floor(np.max(times)) + 1)
             ax.step(periods, model.survival(periods), where="post", label=name, linewidth=1.2)
         else:

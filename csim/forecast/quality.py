@@ -388,7 +388,7 @@ def _calibration_table(t, d, a, risk, labels, horizon, level) -> pd.DataFrame:
     rows = []
     for g in np.unique(labels):
         m = labels == g
-        km = KaplanMeier().fit(t[m], d[m].astype(float), entry=None if a is None else a[m], level=level)
+        km = KaplanMeier(level=level).fit(t[m], d[m].astype(float), entry=None if a is None else a[m])
         surv = float(km.survival([horizon])[0])
         churned = int(np.sum((t[m] <= horizon) & d[m]))
         tab = km.table_

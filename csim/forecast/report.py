@@ -428,6 +428,8 @@ def markdown_report(result: dict, figures: list[str]) -> str:
 
 def _recommendation(use: dict, result: dict, unit: str) -> list[str]:
     """Which model to project with, in words, and how far the models disagree."""
+    from csim.forecast.registry import MODELS
+
     name = _model_name(use["model"])
     if use["by"] == "backtest":
         text = (f"**For projection use {name}**: fitted on the early tenures it projected the later ones best "
@@ -443,7 +445,7 @@ def _recommendation(use: dict, result: dict, unit: str) -> list[str]:
     if spread.get("lowest") is not None and spread.get("highest") is not None:
         text += (f" At tenure {spread['t']:g} {unit} the models' projected retention ranges from "
                  f"{_share(spread['lowest'])} to {_share(spread['highest'])}.")
-    if "discrete_hazard" in result.get("models", {}):
+    if any(name in MODELS and MODELS[name].kind == "discrete_time" for name in result.get("models", {})):
         text += (f" Tenures here are whole {unit}, so churn times are known only to the {unit[:-1] if unit.endswith('s') else unit}: "
                  "the discrete-time hazard model treats them as intervals, the continuous models as exact times.")
     return [text, ""]

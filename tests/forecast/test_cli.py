@@ -1,6 +1,7 @@
 """``csim forecast`` end to end on the three inputs, and one-line errors for bad data."""
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -198,3 +199,36 @@ def test_monthly_table_with_covariates_gets_discrete_fit_choice_and_prediction_q
     assert [row["t"] for row in quality["calibration"]["at"]] == [3.0, 6.0, 12.0]
     report = (out / "report.md").read_text()
     assert "**For projection use" in report and "## Prediction on held-out customers (Cox)" in report
+
+
+def _help_of(option: str, text: str) -> str:
+    """The help text of ``option`` in argparse's --help output, on one line."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip().startswith(option + " "))
+    block = [lines[start]]
+    for line in lines[start + 1:]:
+        if not line.startswith("   ") or line.lstrip().startswith("-"):
+            break
+        block.append(line)
+    return " ".join(" ".join(block).split())
+
+
+def test_models_help_and_errors_come_from_the_registry(tmp_path, capsys):
+    from csim.forecast.registry import MODELS, projection_models
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["forecast", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    models_help = _help_of("--models", text)
+    for name in MODELS:
+        assert re.search(rf"(?<!\w){re.escape(name)}(?!\w)", models_help), f"{name} missing from: {models_help}"
+    listing = text[text.index("\nModels:\n"):]
+    for name, spec in MODELS.items():
+        assert re.search(rf"^  {re.escape(name)} +{re.escape(spec.description)}$", listing, re.MULTILINE), name
+    # A registered model that --models does not choose, and an unknown one: both list the choices.
+    not_projected = next(name for name, spec in MODELS.items() if not spec.projects)
+    for name in (not_projected, "prophet"):
+        argv = ["forecast", "--survivors", "1000,600,400", "--models", name, "--out", str(tmp_path / "o")]
+        status, _, err = run(argv, capsys)
+        assert status == 2 and f"--models: {name}: " in err and ", ".join(projection_models()) in err

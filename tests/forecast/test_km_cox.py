@@ -58,7 +58,7 @@ def test_log_rank_variants_match_lifelines(monthly):
 
 def test_cox_efron_matches_lifelines(monthly):
     t, d, X, _ = monthly
-    ours = CoxPH().fit(t, d, X)
+    ours = CoxPH().fit(t, d, covariates=X)
     ref = lifelines.CoxPHFitter().fit(X.assign(T=t, E=d), "T", "E")  # lifelines uses Efron ties, no penalty
     np.testing.assert_allclose(ours.params_.to_numpy(), ref.params_[X.columns].to_numpy(), rtol=1e-6)
     np.testing.assert_allclose(ours.summary["se"].to_numpy(), ref.standard_errors_[X.columns].to_numpy(), rtol=1e-5)
@@ -67,7 +67,7 @@ def test_cox_efron_matches_lifelines(monthly):
     profile = pd.DataFrame({"usage": [0.0, 1.0], "smb": [0.0, 1.0]})
     times = [1.0, 4.0, 9.0, 20.0]
     expected = ref.predict_survival_function(profile, times=times).to_numpy()
-    np.testing.assert_allclose(ours.predict(profile, times).to_numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(ours.predict(times, profile).to_numpy(), expected, rtol=1e-5)
 
 
 def test_cox_left_truncation_matches_lifelines(monthly):
@@ -75,7 +75,7 @@ def test_cox_left_truncation_matches_lifelines(monthly):
     # fixture's whole-month entries coincide with churn months, where the conventions differ.
     t, d, X, entry = monthly
     assert np.isin(entry[entry > 0], t[d == 1]).sum() > 100
-    ours = CoxPH().fit(t, d, X, entry=entry)
+    ours = CoxPH().fit(t, d, entry=entry, covariates=X)
     ref = lifelines.CoxPHFitter().fit(X.assign(T=t, E=d, A=entry), "T", "E", entry_col="A",
                                       fit_options={"precision": 1e-12})  # its default stops at ~1e-6
     # Both converged by Newton steps: agreement measured at ~1e-14.
@@ -90,7 +90,7 @@ def test_cox_recovers_hazard_ratio():
     x = rng.integers(0, 2, n).astype(float)
     tenure = rng.exponential(1 / (0.05 * np.exp(np.log(0.6) * x)))  # hazard ratio 0.6 for x = 1
     censor = rng.uniform(0, 40, n)
-    fit = CoxPH().fit(np.minimum(tenure, censor), tenure <= censor, pd.DataFrame({"x": x}))
+    fit = CoxPH().fit(np.minimum(tenure, censor), tenure <= censor, covariates=pd.DataFrame({"x": x}))
     row = fit.summary.loc["x"]
     assert row["hr_lower_95"] < 0.6 < row["hr_upper_95"]
 

@@ -91,7 +91,7 @@ def test_matches_r_with_csim_cox_fit(case):
     CoxPH and R's coxph (iterated to 1e-14) agree on the coefficients to 2e-15 here (measured; asserted 1e-6);
     the statistics move by about their derivative times that, far below 1e-6."""
     spec, data, design, terms, kwargs, r_fit = _case_inputs(case)
-    fit = CoxPH(ties=spec["ties"]).fit(data[spec["duration"]], data[spec["event"]], design, **kwargs)
+    fit = CoxPH(ties=spec["ties"]).fit(data[spec["duration"]], data[spec["event"]], covariates=design, **kwargs)
     np.testing.assert_allclose(fit.params_.to_numpy(), r_fit.params_.to_numpy(), rtol=1e-6, atol=1e-9)
     table = ph_test(fit, data[spec["duration"]], data[spec["event"]], design, terms=terms, **kwargs)
     ref = pd.read_csv(REF / "ph_reference_table.csv")
@@ -120,7 +120,7 @@ def test_closed_form_breslow_identity():
     r = (3 + np.sqrt(33)) / 2
     U = np.array([1 / (r + 1), 3 / (r + 3), -r / (r + 3), 0])
     imat = np.array([r / (r + 1) ** 2, 3 * r / (r + 3) ** 2, 3 * r / (r + 3) ** 2, 0])
-    fit = CoxPH(ties="breslow").fit(TEST1["time"], TEST1["status"], TEST1[["x"]])
+    fit = CoxPH(ties="breslow").fit(TEST1["time"], TEST1["status"], covariates=TEST1[["x"]])
     assert fit.params_["x"] == pytest.approx(np.log(r), rel=1e-8)
     table = ph_test(fit, TEST1["time"], TEST1["status"], TEST1[["x"]], transform="identity")
     expected = _closed_form_chisq(r, U, imat, [1, 6, 6, 9])
@@ -134,7 +134,7 @@ def test_closed_form_efron_log():
     r = 2 * np.sqrt(23 / 3) * np.cos(phi / 3)
     U = np.array([1 / (r + 1), 3 / (r + 3), -r / (r + 5), 0])
     imat = np.array([r / (r + 1) ** 2, 3 * r / (r + 3) ** 2, 5 * r / (r + 5) ** 2, 0])
-    fit = CoxPH(ties="efron").fit(TEST1["time"], TEST1["status"], TEST1[["x"]])
+    fit = CoxPH(ties="efron").fit(TEST1["time"], TEST1["status"], covariates=TEST1[["x"]])
     assert fit.params_["x"] == pytest.approx(np.log(r), rel=1e-8)
     z = cox_zph(fit, TEST1["time"], TEST1["status"], TEST1[["x"]], transform="log")
     expected = _closed_form_chisq(r, U, imat, np.log([1, 6, 6, 9]))
@@ -179,7 +179,7 @@ def test_crossing_hazards_rejected():
     """400 customers whose hazards cross: the test must reject at p < 1e-6 (measured: 4e-33 or
     smaller under every transform)."""
     t, d, X = _crossing(0, 400)
-    fit = CoxPH().fit(t, d, X)
+    fit = CoxPH().fit(t, d, covariates=X)
     for transform in ("km", "rank", "identity"):
         z = cox_zph(fit, t, d, X, transform=transform)
         assert z.table.loc["GLOBAL", "p"] < 1e-6
@@ -191,7 +191,7 @@ def test_proportional_hazards_not_rejected():
     tried (measured p = 0.884 with km). Under the null, p is uniform, so this fails for 1 % of
     seeds; the rejection rate measured over 400 other seeds (n = 500) was 5.0 % at the 5 % level."""
     t, d, X = _proportional(0, 5000)
-    fit = CoxPH().fit(t, d, X)
+    fit = CoxPH().fit(t, d, covariates=X)
     table = ph_test(fit, t, d, X)
     assert table.loc["GLOBAL", "p"] > 0.01
 
@@ -287,7 +287,7 @@ def test_forecast_reports_non_proportional_hazards(crossing_csv, tmp_path, capsy
     # The numbers are those of the library call on the same design.
     design = pd.DataFrame({"plan[pro]": (frame["plan"] == "pro").astype(float),
                            "plan[team]": (frame["plan"] == "team").astype(float), "csat": frame["csat"]})
-    fit = CoxPH().fit(frame["months"], frame["churned"], design)
+    fit = CoxPH().fit(frame["months"], frame["churned"], covariates=design)
     direct = ph_test(fit, frame["months"], frame["churned"], design,
                      terms={"plan": ["plan[pro]", "plan[team]"], "csat": ["csat"]})
     np.testing.assert_allclose([row["chisq"] for row in ph["table"]], direct["chisq"], rtol=1e-9)

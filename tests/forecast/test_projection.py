@@ -34,7 +34,7 @@ def test_residual_lifetime_exponential_is_memoryless(exponential):
 
 
 def test_residual_lifetime_sbg_is_sum_of_survival():
-    fit = ShiftedBetaGeometric().fit([1000, 631, 468, 382, 326, 289, 262, 241])
+    fit = ShiftedBetaGeometric().fit_survivors([1000, 631, 468, 382, 326, 289, 262, 241])
     out = residual_lifetime(fit, 2.0, 10, discrete=True, draws=300)
     t = np.arange(3, 13, dtype=float)
     assert out["estimate"] == pytest.approx(fit.survival(t).sum() / fit.survival(2.0), rel=1e-12)
@@ -57,7 +57,7 @@ def test_revenue_ltv_and_nrr_closed_forms(exponential):
 
 
 def test_expected_alive_conditions_on_current_age():
-    fit = ShiftedBetaGeometric().fit([1000, 869, 743, 653, 593, 551, 517, 491])
+    fit = ShiftedBetaGeometric().fit_survivors([1000, 869, 743, 653, 593, 551, 517, 491])
     out = expected_alive(fit, [7.0, 8.0, 12.0], 491, age=7.0, draws=300)
     assert out.loc[7.0, "customers"] == pytest.approx(491)
     assert out.loc[12.0, "customers"] == pytest.approx(491 * fit.survival(12) / fit.survival(7), rel=1e-12)

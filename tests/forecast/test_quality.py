@@ -353,8 +353,8 @@ def test_cross_validation_rewards_an_informative_model():
     times = np.array([2.0, 4, 6, 8, 10])
 
     def cox(train, test, times):
-        fit = CoxPH().fit(train["duration"], train["event"], train[["x"]])
-        return fit.predict(test[["x"]], times).T.to_numpy()
+        fit = CoxPH().fit(train["duration"], train["event"], covariates=train[["x"]])
+        return fit.predict(times, test[["x"]]).T.to_numpy()
 
     summary, _ = q.cross_validate(cox, data, folds=3, seed=1, times=times)
     assert np.all(summary["brier_skill"] > 0)

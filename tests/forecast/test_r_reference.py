@@ -35,8 +35,8 @@ VARIANTS = {"entry": (True, False), "entry_strata": (True, True), "noentry": (Fa
 
 def _cox(ties: str, variant: str) -> CoxPH:
     use_entry, use_strata = VARIANTS[variant]
-    return CoxPH(ties=ties).fit(TRUNC.exit, TRUNC.event, TRUNC[["x", "g"]],
-                                entry=TRUNC.entry if use_entry else None, strata=TRUNC.s if use_strata else None)
+    return CoxPH(ties=ties).fit(TRUNC.exit, TRUNC.event, entry=TRUNC.entry if use_entry else None,
+                                covariates=TRUNC[["x", "g"]], strata=TRUNC.s if use_strata else None)
 
 
 def _r_counts(key: str) -> dict[str, float]:
@@ -157,7 +157,7 @@ def test_log_rank_three_groups_matches_r():
 
 def test_cox_p_value_below_double_range_matches_r():
     # |z| = 43.8: 2·Φ(−|z|) = 10^-418 underflows; R's pnorm(log.p = TRUE) gives the log.
-    fit = CoxPH().fit(BIG.time, BIG.event, pd.DataFrame({"slow": (BIG.grp == "slow").astype(float)}))
+    fit = CoxPH().fit(BIG.time, BIG.event, covariates=pd.DataFrame({"slow": (BIG.grp == "slow").astype(float)}))
     row = fit.summary.loc["slow"]
     assert row["coef"] == pytest.approx(R["logrank_big.cox.coef"], abs=TOL)
     assert row["se"] == pytest.approx(R["logrank_big.cox.se"], rel=TOL)
@@ -170,7 +170,7 @@ def test_cox_separation_keeps_the_limit_fit(ties):
     # Nobody with g = 1 churns: coef(g) -> -inf (R warns "coefficient may be infinite"). The
     # limit is the fit without those customers (they leave every risk set), which R gives exactly.
     with pytest.warns(Warning):  # statsmodels' convergence warning is passed on
-        fit = CoxPH(ties=ties).fit(SEPARATION.exit, SEPARATION.event, SEPARATION[["x", "g"]])
+        fit = CoxPH(ties=ties).fit(SEPARATION.exit, SEPARATION.event, covariates=SEPARATION[["x", "g"]])
     key = f"separation.cox.{ties}.limit"
     assert fit.at_bound_ == {"g": "−∞"}
     assert fit.params_["g"] < -10
@@ -209,7 +209,7 @@ def test_rows_observed_for_no_time_are_left_out_as_r_does():
     extra = pd.DataFrame({"entry": [5.0, 7.0], "exit": [5.0, 7.0], "event": [0, 1], "x": [3.0, -3.0], "g": [1, 0],
                           "score": [0, 4], "s": ["a", "b"]})
     data = pd.concat([TRUNC, extra], ignore_index=True)
-    fit = CoxPH().fit(data.exit, data.event, data[["x", "g"]], entry=data.entry)
+    fit = CoxPH().fit(data.exit, data.event, entry=data.entry, covariates=data[["x", "g"]])
     assert fit.loglik_ == pytest.approx(R["trunc.efron.entry.loglik"], abs=TOL)
     assert fit.n_obs_ == len(TRUNC) and fit.notes_ and "2 rows" in fit.notes_[0]
     assert fit.concordance_ == pytest.approx(R["trunc.efron.entry.concordance"], rel=1e-12)
@@ -226,7 +226,7 @@ def _collinear(frame):
 @pytest.mark.parametrize("make, columns", [(_constant, ["c"]), (_collinear, ["x", "g", "x2"])])
 def test_constant_or_collinear_columns_raise_naming_them(make, columns):
     X = make(SEPARATION)
-    for fit in (lambda: CoxPH().fit(SEPARATION.exit, SEPARATION.event, X),
+    for fit in (lambda: CoxPH().fit(SEPARATION.exit, SEPARATION.event, covariates=X),
                 lambda: WeibullFitter().fit(SEPARATION.exit, SEPARATION.event, covariates=X)):
         with pytest.raises(SingularFitError) as info:
             fit()
@@ -239,7 +239,7 @@ def test_column_constant_within_strata_raises():
     # Varies across strata only: the strata's own baseline hazards absorb it.
     level = TRUNC.s.map({"a": 0.0, "b": 1.0, "c": 5.0})
     with pytest.raises(SingularFitError, match="within every stratum") as info:
-        CoxPH().fit(TRUNC.exit, TRUNC.event, TRUNC[["x"]].assign(level=level), strata=TRUNC.s)
+        CoxPH().fit(TRUNC.exit, TRUNC.event, covariates=TRUNC[["x"]].assign(level=level), strata=TRUNC.s)
     assert info.value.columns == ["level"]
 
 
@@ -251,5 +251,5 @@ def test_column_varying_only_outside_the_risk_sets_raises():
     last = frame.exit[frame.event == 1].max()
     frame.loc[late, ["entry", "exit", "event", "flag"]] = [last + 1, last + 5, 0, 1.0]
     with pytest.raises(SingularFitError) as info:
-        CoxPH().fit(frame.exit, frame.event, frame[["x", "flag"]], entry=frame.entry)
+        CoxPH().fit(frame.exit, frame.event, entry=frame.entry, covariates=frame[["x", "flag"]])
     assert info.value.columns == ["flag"]
