@@ -286,8 +286,13 @@ def _cox_problem(model, caught) -> str | None:
 
 def analyse_tenure(data, options: ForecastOptions, covariates: pd.DataFrame | None = None,
                    encoding: dict | None = None, groups=None, group_name: str | None = None,
-                   group_reference: str | None = None) -> dict:
-    """All models for a tenure table (:class:`csim.forecast.data.SurvivalData`)."""
+                   group_reference: str | None = None, causes: tuple[np.ndarray, dict] | None = None) -> dict:
+    """All models for a tenure table (:class:`csim.forecast.data.SurvivalData`).
+
+    ``causes``: (cause code per row, 0 = not churned; code → label) when the table says why each
+    customer churned (:func:`csim.forecast.competing.cause_codes`): adds the competing-risks
+    analysis (cumulative incidence per cause; a Cox model per cause with ``covariates``).
+    """
     t, d, a = data.durations, data.events, data.entry
     notes = list(data.notes)
     diagnostics = Diagnostics()
@@ -297,9 +302,14 @@ def analyse_tenure(data, options: ForecastOptions, covariates: pd.DataFrame | No
         event = data.columns.get("event")
         raise InputError(source, f"column '{event}'" if event else None,
                          "no churn events: every row is censored; survival models need at least one")
-    result = {"input": {"kind": "tenure", "source": data.source, "customers": int(len(t)), "churned": int(d.sum()),
+    subjects = getattr(data, "subjects", None)
+    result = {"input": {"kind": "tenure", "source": data.source,
+                        "customers": int(subjects) if subjects is not None else int(len(t)), "churned": int(d.sum()),
                         "unit": data.unit, "left_truncated": int(np.sum(a > 0)) if a is not None else 0},
               "notes": notes}
+    if subjects is not None:
+        result["input"]["rows"] = int(len(t))
+        result["input"]["counting_process"] = True
     with diagnostics.watch("kaplan_meier", "fit"):
         km = KaplanMeier().fit(t, d, entry=a)
         result["kaplan_meier"] = _km_result(km, options.at)
@@ -370,12 +380,19 @@ def analyse_tenure(data, options: ForecastOptions, covariates: pd.DataFrame | No
         cox = result.get("_fitted_cox")
         if cox is not None and getattr(cox, "at_bound_", None):
             notes.append("prediction quality: not measured, a Cox coefficient runs off to infinity (see above)")
+        elif cox is not None and subjects is not None:
+            # A customer's later rows hold covariate values nobody knew at the start: scoring a
+            # prediction would need the path of the covariates ahead, which the table does not give.
+            notes.append("prediction quality: not measured for a counting-process table (predicting a customer's "
+                         "churn needs its covariates' future values)")
         elif cox is not None:
             _prediction_quality(result, t, d, a, covariates, options, diagnostics, notes)
     if groups is not None:
         _group_comparison(result, t, d, a, groups, group_name, group_reference, options, diagnostics, notes,
                           encoding=encoding)
-    initial = options.cohort_size or float(len(t))
+    if causes is not None:
+        _competing_risks(result, t, causes, a, covariates, options, data.unit, diagnostics, notes)
+    initial = options.cohort_size or float(result["input"]["customers"])
     result["projections"] = _projections(fitted, options, initial, discrete, diagnostics)
     result["projections"]["cohort_size"] = initial
     _recommend(result, family)
@@ -409,6 +426,24 @@ def _covariate_models(result, t, d, a, covariates, encoding, zero_events, diagno
                notes, {}, projected=False)
     if aft is not None:
         result["weibull_aft"] = _model_dict("weibull_aft", aft)
+
+
+def _competing_risks(result, t, causes, a, covariates, options, unit, diagnostics, notes) -> None:
+    """Cumulative incidence per churn cause (and a Cox model per cause with covariates)."""
+    from csim.forecast.competing import competing_risks_analysis
+
+    codes, labels = causes
+    with diagnostics.watch("competing_risks", "fit"):
+        try:
+            analysis = competing_risks_analysis(t, codes, labels, entry=a, covariates=covariates, at=options.at,
+                                                unit=unit)
+        except FIT_ERRORS as exc:
+            notes.append(f"competing risks: skipped ({_one_line(exc)})")
+            return
+    # The fitted objects stay out of forecast.json (underscore keys are private to the report).
+    result["_cif"] = analysis.pop("_cif", None)
+    result["_cause_models"] = analysis.pop("_cause_models", None)
+    result["competing_risks"] = analysis
 
 
 def ph_terms(columns, encoding: dict | None) -> dict[str, list[str]]:

@@ -37,6 +37,10 @@ revenue and lifetime value, with 95 % bands.
 Inputs (give one):
   DATA --duration COL --event COL   customer table (CSV or Parquet): tenure and churn flag
                                     (1 = churned, 0 = still active)
+  DATA --duration COL --event COL --start COL --id COL
+                                    counting-process table: one row per customer and stretch
+                                    (start, duration] of tenure over which its covariates held
+                                    (time-varying covariates; churn only on a customer's last row)
   DATA --as-of DATE                 subscription table with customer_id, start_date, end_date
   DATA                              simulated account table (columns start, entry, end, churned)
   DATA --cohorts                    survivor table: one row per cohort, counts for periods 0, 1, 2, ...
@@ -71,7 +75,8 @@ def _models_help() -> str:
 
 
 #: Options that describe a table; they make no sense with survivor counts.
-_TABLE_OPTIONS = (("duration", "--duration"), ("event", "--event"), ("entry", "--entry"),
+_TABLE_OPTIONS = (("duration", "--duration"), ("event", "--event"), ("entry", "--entry"), ("start", "--start"),
+                  ("id", "--id"), ("cause", "--cause"),
                   ("covariates", "--covariates"), ("group", "--group"), ("as_of", "--as-of"),
                   ("reference", "--reference"), ("id_column", "--id-column"), ("start_column", "--start-column"),
                   ("end_column", "--end-column"), ("unit", "--unit"))
@@ -105,6 +110,13 @@ def register(subparsers) -> None:
     g.add_argument("--duration", metavar="COL", help="tenure column (months unless --unit), numbers ≥ 0")
     g.add_argument("--event", metavar="COL", help="churn column: 1 churned, 0 still active (or true/false)")
     g.add_argument("--entry", metavar="COL", help="optional column: tenure when observation began (left truncation)")
+    g.add_argument("--start", metavar="COL",
+                   help="counting-process table: column where each row's stretch of tenure starts (the row covers "
+                        "(start, duration]); needs --id. Covariates may then change over a customer's life")
+    g.add_argument("--id", metavar="COL", help="customer id column of a counting-process table (with --start)")
+    g.add_argument("--cause", metavar="COL",
+                   help="column naming why each churned customer left (e.g. voluntary, failed_payment): adds "
+                        "cumulative incidence per cause and, with --covariates, a Cox model per cause")
     g.add_argument("--covariates", type=_names, default=[], metavar="COL,…",
                    help="columns explaining churn (Cox and Weibull AFT models), e.g. company_size,csat_score")
     g.add_argument("--reference", action="append", default=[], metavar="COL=LEVEL",
@@ -240,6 +252,15 @@ def _check_combination(args) -> None:
         raise InputError(args.data, missing, "missing: give both --duration and --event")
     if args.entry and not args.duration:
         raise InputError("--entry", None, "needs --duration and --event (a customer table)")
+    if args.start and not args.duration:
+        raise InputError("--start", None, "needs --duration (the stop of each row) and --event")
+    if args.start and args.entry:
+        raise InputError("--entry", None, "a counting-process table (--start) starts each row at --start; give one")
+    if bool(args.start) != bool(args.id):
+        raise InputError("--id" if args.start else "--start", None,
+                         "a counting-process table needs both --start and --id")
+    if args.cause and not args.duration:
+        raise InputError("--cause", None, "needs a customer table (--duration and --event)")
     if not args.as_of:
         for attr, flag in (("id_column", "--id-column"), ("start_column", "--start-column"),
                            ("end_column", "--end-column")):
@@ -260,7 +281,7 @@ def _load_tenure(args):
 
     unit = args.unit or "months"
     no_events = None
-    extra = list(dict.fromkeys(list(args.covariates) + ([args.group] if args.group else [])))
+    extra = list(dict.fromkeys(list(args.covariates) + [c for c in (args.group, args.cause) if c]))
     if args.as_of:
         end_column = args.end_column or "end_date"
         loaded = io.load_subscription_table(args.data, args.as_of, args.id_column or "customer_id",
@@ -268,6 +289,9 @@ def _load_tenure(args):
         event_where = f"column '{end_column}'"
         no_events = (f"no churn events: every customer is still active on {args.as_of} (no end date on or before "
                      "it); survival models need at least one")
+    elif args.start:
+        loaded = _load_counting_process(args, extra, unit)
+        event_where = f"column '{args.event}'"
     elif args.duration:
         loaded = io.load_customer_table(args.data, args.duration, args.event, columns=extra, entry=args.entry,
                                         unit=unit)
@@ -291,6 +315,14 @@ def _load_tenure(args):
                                  notes=["simulated account table: initial-book accounts are left-truncated at day 0"],
                                  columns={"duration": "start/end", "event": "churned"})
         event_where = "column 'churned'"
+    if args.cause:
+        # Coded before prepare_tenure drops rows, so that a message names the file's own row.
+        from csim.forecast.competing import cause_codes
+
+        codes, labels = cause_codes(loaded.events, loaded.frame[args.cause], source=str(args.data), column=args.cause,
+                                    notes=loaded.notes)
+        loaded.frame = loaded.frame.assign(**{CAUSE_CODE: codes})
+        loaded.cause_labels = labels
     loaded = io.prepare_tenure(loaded, event_where, no_events)
     references = parse_reference(args.reference)
     group_reference = None
@@ -309,6 +341,29 @@ def _load_tenure(args):
     elif references:
         raise InputError("--reference", None, f"{sorted(references)[0]!r} is not one of the covariates or the group")
     return loaded, design, encoding, groups, group_reference
+
+
+#: Column of the coded churn cause carried along the rows (csim.forecast.competing.cause_codes).
+CAUSE_CODE = "_cause_code"
+
+
+def _load_counting_process(args, extra: list[str], unit: str):
+    """A counting-process table as left-truncated rows (entry = start), checked by
+    :func:`csim.forecast.counting.counting_process` and in its order (customer, then start)."""
+    from csim.forecast import data as io
+    from csim.forecast.counting import counting_process
+
+    frame = io.read_table(args.data)
+    io.require_columns(frame, [args.id, args.start, args.duration, args.event] + extra, args.data)
+    table = counting_process(frame, id=args.id, start=args.start, stop=args.duration, event=args.event,
+                             source=str(args.data))
+    rows = frame.iloc[table.row - 1].reset_index(drop=True)
+    note = (f"counting-process table: {len(table):,} rows of {table.n_subjects:,} customers, each row a stretch "
+            f"({args.start}, {args.duration}] of tenure; every model reads a row as observed from its start (left "
+            "truncation), which for the Cox model makes covariates time-varying")
+    return io.SurvivalData(table.stop, table.event, table.start, rows, unit=unit, source=str(args.data), notes=[note],
+                           columns={"duration": args.duration, "event": args.event, "entry": args.start},
+                           subjects=table.n_subjects)
 
 
 def _group_labels(frame, column: str, source):
@@ -373,8 +428,11 @@ def run_forecast(args) -> int:
             loaded, design, encoding, groups, group_reference = _load_tenure(args)
             last = float(np.floor(np.max(loaded.durations[loaded.events > 0])))
             _check_backtest_periods(args.backtest_periods, last, "the tenure of the last churn")
+            causes = None
+            if args.cause:
+                causes = (loaded.frame[CAUSE_CODE].to_numpy(), loaded.cause_labels)
             result = analyse_tenure(loaded, options, covariates=design, encoding=encoding, groups=groups,
-                                    group_name=args.group, group_reference=group_reference)
+                                    group_name=args.group, group_reference=group_reference, causes=causes)
     result["numerical_warnings"] += stray.records()
     result["notes"] += stray.notes()
     paths = write_forecast(result, args.out, command=sys.argv[1:] if sys.argv else None)

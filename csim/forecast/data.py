@@ -14,7 +14,7 @@ row), so row 17 is line 18 of a CSV file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,10 @@ class SurvivalData:
     notes: list[str] = field(default_factory=list)
     #: Where tenure and churn came from, for messages: {"duration": column, "event": column}.
     columns: dict[str, str] = field(default_factory=dict)
+    #: Customers behind the rows when a customer has several (a counting-process table), else None.
+    subjects: int | None = None
+    #: Churn cause code → label when the table names causes (codes ride in the frame), else None.
+    cause_labels: dict[int, str] | None = None
 
     def __len__(self) -> int:
         return len(self.durations)
@@ -281,9 +285,8 @@ def prepare_tenure(data: SurvivalData, event_where: str | None, no_events: str |
             keep = ~empty
             data.notes.append(f"{int(empty.sum())} rows with entry tenure equal to their tenure (observed for no "
                               "time) were left out")
-            data = SurvivalData(data.durations[keep], data.events[keep], entry[keep],
-                                data.frame[keep].reset_index(drop=True), unit=data.unit, source=data.source,
-                                notes=data.notes, columns=data.columns)
+            data = replace(data, durations=data.durations[keep], events=data.events[keep], entry=entry[keep],
+                           frame=data.frame[keep].reset_index(drop=True))
             entry = data.entry
     data.entry = entry
     if len(data) and not data.events.any():

@@ -118,6 +118,10 @@ def write_figures(result: dict, out: Path) -> list[str]:
         save(plots.plot_ph_residuals(zph, term, unit=unit, ax=new_ax(),
                                      title=f"Proportional hazards check: {term} ({_p_words(p)})"),
              "ph_residuals.png")
+    if result.get("_cif") is not None:
+        save(plots.plot_cumulative_incidence(result["_cif"], unit=unit, ax=new_ax(),
+                                             title="Share of customers lost, by cause of churn"),
+             "cumulative_incidence.png")
     if result.get("_group_curves"):
         save(plots.plot_groups(result["_group_curves"], unit=unit, ax=new_ax(),
                                title=f"Survival by {result['groups']['column']}"), "groups.png")
@@ -386,6 +390,8 @@ def markdown_report(result: dict, figures: list[str]) -> str:
             lines += ["Reference levels: " + "; ".join(refs) + ".", ""]
     if "ph_test" in result:
         lines += _ph_section(result["ph_test"], unit)
+    if "competing_risks" in result:
+        lines += _competing_section(result["competing_risks"], unit)
     if "prediction_quality" in result:
         lines += _quality_section(result["prediction_quality"], unit)
     if "weibull_aft" in result:
@@ -424,6 +430,38 @@ def markdown_report(result: dict, figures: list[str]) -> str:
     lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
     lines += [f"_csim {__version__}_", ""]
     return "\n".join(lines)
+
+
+def _competing_section(cr: dict, unit: str) -> list[str]:
+    """Churn by cause: cumulative incidence per cause at the --at tenures, and Cox models per cause."""
+    lines = ["## Churn by cause (competing risks)", "", cr["headline"], "",
+             f"Share of customers lost to each cause by each tenure ({cr['method']}). A customer lost to one "
+             "cause can no longer be lost to another, so 1 − Kaplan–Meier of one cause alone would overstate its "
+             "share; these add up to all churn. " + cr["sum_check"]["statement"], ""]
+    rows = [{**r, "cause_label": r["label"]} for r in cr["cumulative_incidence"]]
+    lines += [_table(rows, [("cause", "cause_label", None), (f"by tenure ({unit})", "t", sig),
+                            ("share lost", "cif", _share),
+                            (f"{round(100 * cr['level'])} % interval", lambda r: _interval(r.get("lower"), r.get("upper"),
+                                                                                       _share), None),
+                            ("still at risk", "at_risk", _fixed(0))]), ""]
+    by_cause = (cr.get("cause_specific_cox") or {}).get("by_cause") or []
+    if by_cause:
+        lines += ["Cause-specific Cox models (churn of the other causes counted as censored): a hazard ratio says "
+                  "how a covariate changes the rate of churn *for that cause* among customers still active; it does "
+                  "not translate one to one into the share lost, which also depends on the other causes.", ""]
+        for entry in by_cause:
+            if entry.get("hazard_ratios"):
+                lines += [f"**{entry['label']}** ({entry['churned']} churns)", "",
+                          _table(entry["hazard_ratios"], [("covariate", "covariate", None),
+                                                          ("hazard ratio", "hazard_ratio", sig),
+                                                          ("95 % interval", lambda r: _interval(r.get("lower"),
+                                                                                                r.get("upper")), None),
+                                                          ("p", "p", _p_value)]), ""]
+            elif entry.get("skipped"):
+                lines += [f"**{entry['label']}**: no model ({entry['skipped']}).", ""]
+    if cr.get("notes"):
+        lines += [f"- {note}" for note in cr["notes"]] + [""]
+    return lines
 
 
 def _recommendation(use: dict, result: dict, unit: str) -> list[str]:
