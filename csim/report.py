@@ -159,6 +159,45 @@ def _plain_words(summary: Mapping) -> str:
     return " ".join(words)
 
 
+def _in_short(summary: Mapping) -> str:
+    """The answer first: where the world ends up and how fast it loses customers and revenue, each
+    with its interval, in two or three sentences."""
+    m = summary["metrics"]
+    n = len(summary.get("replications", []))
+    if n == 0 or "ending_arr" not in m:
+        return "The run produced no replications, so there is nothing to summarise."
+
+    def prose(value: float, unit: str) -> str:
+        # Sentences read better with 120.4 M than with 120,448,320.36, and with whole accounts.
+        if unit.startswith("currency") and math.isfinite(value) and abs(value) >= 1e6:
+            return f"{value / 1e6:,.1f} M"
+        if unit.startswith("currency") and math.isfinite(value) and abs(value) >= 1e4:
+            return f"{value / 1e3:,.0f} k"
+        if unit == "accounts" and math.isfinite(value):
+            return f"{value:,.0f}"
+        return format_value(value, unit)
+
+    def with_interval(name: str) -> str:
+        metric = m[name]
+        text = prose(metric["mean"], metric["unit"])
+        if metric["n"] >= 2 and math.isfinite(metric["ci_low"]):
+            text += (f" ({100 * summary.get('confidence', 0.95):.0f} % interval {prose(metric['ci_low'], metric['unit'])}"
+                     f" to {prose(metric['ci_high'], metric['unit'])})")
+        return text
+
+    words = [f"After {summary.get('months', '?')} months this world has an ARR of {with_interval('ending_arr')} and "
+             f"{with_interval('ending_customers')} paying customers (mean of {n} replication{'s' if n != 1 else ''})."]
+    if "nrr_t12_window" in m and math.isfinite(m["nrr_t12_window"]["mean"]):
+        words.append(f"Customers of a year earlier keep {with_interval('grr_t12_window')} of their revenue and, with "
+                     f"expansion, pay {with_interval('nrr_t12_window')} of it (GRR and NRR, trailing 12 months, "
+                     "averaged over the last year).")
+    if "logo_churn_annual" in m and math.isfinite(m["logo_churn_annual"]["mean"]):
+        words.append(f"It loses {with_interval('logo_churn_annual')} of its customers a year.")
+    words.append("Intervals are of the mean over replications; the numbers rest on the scenario's assumptions "
+                 "(docs/model.md marks each one).")
+    return " ".join(words)
+
+
 def format_overrides(overrides: Mapping | None) -> str:
     """``{"cs_team.headcount": 8}`` → ``cs_team.headcount=8`` (empty when there are none)."""
     return ", ".join(f"{key}={value}" for key, value in (overrides or {}).items())
@@ -176,6 +215,10 @@ def render_run_report(
     level = f"{100 * summary.get('confidence', 0.95):.0f} %"
     lines = [
         f"# Run report: {name}",
+        "",
+        "## In short",
+        "",
+        _in_short(summary),
         "",
         f"Means over replications with {level} t-intervals of the mean. NRR and GRR appear in two named "
         "forms that do not agree: the trailing-12-month cohort form (customers of 12 months ago; shown at the "
