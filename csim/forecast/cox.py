@@ -31,6 +31,16 @@ z, p and interval are NaN (never 0), ``notes_`` says so, and the other coefficie
 standard errors of the limit (customers the diverging covariate puts at zero hazard drop out).
 statsmodels' convergence warning for such a fit is passed on unchanged (callers watching
 warnings still see it); ``at_bound_`` says what it means.
+
+**Predicted survival** is ``S(t | x) = S0(t)^exp(x'beta)`` with ``S0 = exp(−H0)`` and ``H0`` the
+Breslow cumulative baseline hazard (churns at each churn time divided by the sum of
+``exp(x'beta)`` over the customers at risk then) at all covariates 0 — whatever the ``ties``
+option, as R's ``survfit(fit, stype = 2, ctype = 1)``. **Strata** (``fit(..., strata=labels)``)
+share the coefficients but each has its own baseline hazard, estimated the same way from its own
+customers (risk sets never mix strata); a prediction then needs the stratum of each profile
+(``survival(times, profile, stratum=…)``, ``predict(times, profiles, strata=…)``), and asking
+without one, or for a stratum the fit has not seen, raises ValueError naming the strata. A stratum
+in which nobody churned has baseline survival 1 throughout (said in ``notes_``).
 """
 
 from __future__ import annotations
@@ -56,7 +66,10 @@ class CoxPH:
     After :meth:`fit`: ``params_`` (log hazard ratios), ``hazard_ratios_``, ``summary``
     (coef, se, z, p, log10_p, interval, hazard ratio with interval), ``loglik_`` (partial
     log-likelihood), ``aic_`` (partial AIC), ``baseline_survival_`` (survival at all
-    covariates 0, one row per churn time), ``concordance_``, ``at_bound_`` (covariate →
+    covariates 0, one row per churn time; None for a stratified fit), ``strata_`` (the stratum
+    labels in sorted order, or None), ``baseline_survivals_`` (stratified fits: label → that
+    stratum's baseline survival table, columns t and survival; None otherwise),
+    ``concordance_``, ``at_bound_`` (covariate →
     ``"+∞"``/``"−∞"`` for coefficients without a finite estimate), ``notes_`` (sentences on
     dropped rows and such coefficients) and ``degenerate_`` (the note on coefficients without a
     finite estimate, or None).
@@ -163,9 +176,19 @@ class CoxPH:
         self.covariate_names_ = names
         self._data = (t, d, X, a, s)
         if s is None:
+            self.strata_ = None
+            self.baseline_survivals_ = None
             self.baseline_survival_ = self._baseline_survival(result, t, d, X, a)
         else:
+            self.strata_ = np.unique(s).tolist()
+            self.baseline_survivals_ = self._stratum_baselines(model, result, t, d, X, a, s)
             self.baseline_survival_ = None
+            quiet = [label for label, base in self.baseline_survivals_.items() if not len(base)]
+            if quiet:
+                self.notes_.append(f"nobody churned in stratum{'s' if len(quiet) > 1 else ''} "
+                                   f"{', '.join(map(repr, quiet))}: {'their' if len(quiet) > 1 else 'its'} baseline "
+                                   "survival is 1 at every tenure "
+                                   "(no churn observed, none predicted)")
         return self
 
     @property
@@ -196,23 +219,49 @@ class CoxPH:
         return ("; ".join(parts) + "; the value shown is where the fit stopped and has no standard error, p-value or "
                 "interval; the other coefficients are those of the limit")
 
+    @classmethod
+    def _baseline_survival(cls, result, t, d, X, entry) -> pd.DataFrame:
+        """Breslow baseline survival S0(t) at all covariates 0, right-continuous (unstratified fit)."""
+        times, cumhaz_before, _ = result.baseline_cumulative_hazard[0]
+        return cls._breslow(times, cumhaz_before, t, d, X, entry, np.asarray(result.params, float))
+
+    @classmethod
+    def _stratum_baselines(cls, model, result, t, d, X, entry, strata) -> dict:
+        """Stratum label → Breslow baseline survival of that stratum alone, at all covariates 0.
+
+        statsmodels leaves out strata without churn (their baseline hazard is 0: survival 1); the
+        others come in the order of its ``stratum_names``, each estimated from its own risk sets.
+        """
+        beta = np.asarray(result.params, float)
+        by_name = dict(zip(model.surv.stratum_names, result.baseline_cumulative_hazard))
+        baselines = {}
+        for label in np.unique(strata).tolist():
+            rows = strata == label
+            if label not in by_name:
+                baselines[label] = pd.DataFrame({"t": np.empty(0), "survival": np.empty(0)})
+                continue
+            times, cumhaz_before, _ = by_name[label]
+            baselines[label] = cls._breslow(times, cumhaz_before, t[rows], d[rows], X[rows],
+                                            None if entry is None else entry[rows], beta)
+        return baselines
+
     @staticmethod
-    def _baseline_survival(result, t, d, X, entry) -> pd.DataFrame:
-        """Breslow baseline survival S0(t) at all covariates 0, right-continuous.
+    def _breslow(times, cumhaz_before, t, d, X, entry, beta) -> pd.DataFrame:
+        """Right-continuous S0 = exp(−H0) at the churn ``times`` of one set of risk sets.
 
         statsmodels reports the cumulative hazard *just before* each churn time
         (``cumsum(h0) - h0``). Shifting it by one churn time gives the usual right-continuous
         value; only the jump at the last churn time is missing, and it is added here from its
-        definition (churns at that time / sum of exp(x'beta) over the customers at risk).
+        definition (churns at that time / sum of exp(x'beta) over the customers at risk, entry <
+        t ≤ exit). ``t, d, X, entry``: the rows of these risk sets (one stratum, or all).
         """
-        times, cumhaz_before, _ = result.baseline_cumulative_hazard[0]
         times = np.asarray(times, float)
         cumhaz_before = np.asarray(cumhaz_before, float)
         last = times[-1]
         at_risk = t >= last
         if entry is not None:
             at_risk &= np.asarray(entry, float) < last
-        risk = np.exp(X[at_risk] @ np.asarray(result.params, float))
+        risk = np.exp(X[at_risk] @ beta)
         last_jump = float(np.sum(d[t == last])) / float(risk.sum())
         cumhaz = np.append(cumhaz_before[1:], cumhaz_before[-1] + last_jump)
         return pd.DataFrame({"t": times, "survival": np.exp(-cumhaz)})
@@ -225,38 +274,91 @@ class CoxPH:
         t, d, X, entry, strata = self._data
         return concordance_index(t, X @ self.params_.to_numpy(), d, entry=entry, strata=strata)
 
-    def survival_matrix(self, profiles: pd.DataFrame, times) -> np.ndarray:
+    def _profile_strata(self, n_profiles: int, strata, profiles: pd.DataFrame | None = None) -> list | None:
+        """The stratum of each of ``n_profiles`` profiles (None for an unstratified fit); ValueError otherwise.
+
+        ``strata``: one label per profile, or the name of a column of ``profiles`` holding them.
+        """
+        if self.strata_ is None:
+            if strata is not None:
+                raise ValueError("this Cox model was fitted without strata (one baseline hazard for everyone): "
+                                 "predict without strata")
+            return None
+        known = ", ".join(map(repr, self.strata_))
+        if strata is None:
+            raise ValueError(f"this Cox model was fitted with strata, each with its own baseline hazard: give the "
+                             f"stratum of each profile (strata: {known})")
+        if isinstance(strata, str):
+            if profiles is None or strata not in profiles.columns:
+                raise ValueError(f"strata must be one label per profile or the name of a column of profiles; "
+                                 f"{strata!r} is not a column")
+            labels = profiles[strata].tolist()
+        else:
+            labels = np.asarray(strata, dtype=object).ravel().tolist()
+        if len(labels) != n_profiles:
+            raise ValueError(f"strata must have one label per profile: {len(labels)} labels for {n_profiles} profiles")
+        for label in labels:
+            if label not in self.baseline_survivals_:
+                raise ValueError(f"unknown stratum {label!r}; the strata of this fit are {known}")
+        return labels
+
+    @staticmethod
+    def _step(base: pd.DataFrame, times: np.ndarray) -> np.ndarray:
+        """A baseline survival table read as a right-continuous step function (1 before its first churn)."""
+        idx = np.searchsorted(base["t"].to_numpy(), times, side="right") - 1
+        if not len(base):
+            return np.ones(len(times))
+        return np.where(idx >= 0, base["survival"].to_numpy()[np.clip(idx, 0, None)], 1.0)
+
+    def survival_matrix(self, profiles: pd.DataFrame, times, strata=None) -> np.ndarray:
         """S_i(t) = S0(t)^exp(x_i·β) for each row of ``profiles`` (customers × times).
 
         Columns of ``profiles`` are covariate names; missing ones count as 0 (the reference).
-        Follows the Breslow baseline, so it is a step function defined up to the last churn time.
+        ``strata`` (stratified fits only, then required): the stratum of each row — one label per
+        row, or the name of a column of ``profiles`` — whose baseline ``S0`` that row follows.
+        Follows the Breslow baseline, so it is a step function defined up to the last churn time
+        (of the stratum).
         """
-        if self.baseline_survival_ is None:
-            raise ValueError("stratified models have one baseline per stratum; predict per stratum is not offered")
-        base = self.baseline_survival_
-        idx = np.searchsorted(base["t"].to_numpy(), np.asarray(times, float), side="right") - 1
-        s0 = np.where(idx >= 0, base["survival"].to_numpy()[np.clip(idx, 0, None)], 1.0)
+        times = np.asarray(times, float).ravel()
+        labels = self._profile_strata(len(profiles), strata, profiles)
         x = profiles.reindex(columns=self.covariate_names_).astype(float).fillna(0.0).to_numpy()
-        return s0[None, :] ** np.exp(x @ self.params_.to_numpy())[:, None]
+        risk = np.exp(x @ self.params_.to_numpy())
+        if labels is None:
+            s0 = self._step(self.baseline_survival_, times)[None, :]
+        else:
+            s0 = np.empty((len(labels), len(times)))
+            for i, label in enumerate(labels):
+                s0[i] = self._step(self.baseline_survivals_[label], times)
+        return s0 ** risk[:, None]
 
-    def survival(self, times, profile=None) -> np.ndarray:
-        """Predicted share still active at tenure ``times`` for one covariate profile.
+    def survival(self, times, profile=None, stratum=None) -> np.ndarray:
+        """Predicted share still active at tenure ``times`` (periods) for one covariate profile.
 
         ``profile``: mapping name → value; missing names count as 0 (None: the reference, all 0).
+        ``stratum``: the profile's stratum (required for, and only for, a stratified fit).
         """
-        return self.survival_matrix(pd.DataFrame([dict(profile or {})]), times)[0]
+        return self.survival_matrix(pd.DataFrame([dict(profile or {})]), times,
+                                    strata=None if stratum is None else [stratum])[0]
 
-    def predict(self, times, profiles: pd.DataFrame | None = None) -> pd.DataFrame:
+    def predict(self, times, profiles: pd.DataFrame | None = None, strata=None) -> pd.DataFrame:
         """Survival at ``times`` (index "t") for each row of ``profiles`` (columns = covariate names).
 
         One column per profile, labelled by the index of ``profiles``; without ``profiles``, one
-        "survival" column at the reference profile.
+        "survival" column at the reference profile. Stratified fits need ``strata``: with
+        ``profiles``, one label per row or the name of a column of ``profiles``; without, a label
+        or a list of labels, giving one column per stratum (labelled by it) at the reference profile.
         """
         times = np.asarray(times, float)
         index = pd.Index(times, name="t")
         if profiles is None:
-            return pd.DataFrame({"survival": self.survival(times)}, index=index)
-        return pd.DataFrame(self.survival_matrix(profiles, times).T, index=index, columns=profiles.index)
+            if strata is None:
+                return pd.DataFrame({"survival": self.survival(times)}, index=index)
+            labels = [strata] if isinstance(strata, str) or np.ndim(strata) == 0 else list(strata)
+            reference = pd.DataFrame(index=range(len(labels)), columns=self.covariate_names_, dtype=float)
+            return pd.DataFrame(self.survival_matrix(reference, times, strata=labels).T, index=index,
+                                columns=pd.Index(labels, name="stratum"))
+        return pd.DataFrame(self.survival_matrix(profiles, times, strata=strata).T, index=index,
+                            columns=profiles.index)
 
     def to_dict(self) -> dict:
         """Plain-JSON description of the fit."""
