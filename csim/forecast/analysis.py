@@ -286,12 +286,14 @@ def _cox_problem(model, caught) -> str | None:
 
 def analyse_tenure(data, options: ForecastOptions, covariates: pd.DataFrame | None = None,
                    encoding: dict | None = None, groups=None, group_name: str | None = None,
-                   group_reference: str | None = None, causes: tuple[np.ndarray, dict] | None = None) -> dict:
+                   group_reference: str | None = None, causes: tuple[np.ndarray, dict] | None = None,
+                   strata: tuple[str, np.ndarray] | None = None) -> dict:
     """All models for a tenure table (:class:`csim.forecast.data.SurvivalData`).
 
     ``causes``: (cause code per row, 0 = not churned; code → label) when the table says why each
     customer churned (:func:`csim.forecast.competing.cause_codes`): adds the competing-risks
     analysis (cumulative incidence per cause; a Cox model per cause with ``covariates``).
+    ``strata``: (column, label per row): the covariate Cox model gets a baseline per label.
     """
     t, d, a = data.durations, data.events, data.entry
     notes = list(data.notes)
@@ -376,9 +378,15 @@ def analyse_tenure(data, options: ForecastOptions, covariates: pd.DataFrame | No
     else:
         notes.append(f"backtest skipped: no churn after tenure {k:g} to score (the last churn is at {last_churn:g})")
     if covariates is not None and covariates.shape[1]:
-        _covariate_models(result, t, d, a, covariates, encoding, zero_events, diagnostics, notes)
+        _covariate_models(result, t, d, a, covariates, encoding, zero_events, diagnostics, notes, strata)
+        if contract_ok and "sbg" in fitted:
+            _contract_covariates(result, t, d, covariates, encoding, diagnostics, notes)
         cox = result.get("_fitted_cox")
-        if cox is not None and getattr(cox, "at_bound_", None):
+        if cox is not None and strata is not None:
+            # Scoring held-out customers of a stratified model needs their stratum's baseline in
+            # every fold; not offered yet.
+            notes.append("prediction quality: not measured for a stratified Cox model (--strata)")
+        elif cox is not None and getattr(cox, "at_bound_", None):
             notes.append("prediction quality: not measured, a Cox coefficient runs off to infinity (see above)")
         elif cox is not None and subjects is not None:
             # A customer's later rows hold covariate values nobody knew at the start: scoring a
@@ -402,10 +410,11 @@ def analyse_tenure(data, options: ForecastOptions, covariates: pd.DataFrame | No
     return result
 
 
-def _covariate_models(result, t, d, a, covariates, encoding, zero_events, diagnostics, notes) -> None:
+def _covariate_models(result, t, d, a, covariates, encoding, zero_events, diagnostics, notes, strata=None) -> None:
+    labels = None if strata is None else strata[1]
     with diagnostics.watch("cox", "fit") as caught:
         try:
-            cox = CoxPH().fit(t, d, entry=a, covariates=covariates)
+            cox = CoxPH().fit(t, d, entry=a, covariates=covariates, strata=labels)
             problem = _cox_problem(cox, caught)
             cox_dict = None if problem else cox.to_dict()
         except FIT_ERRORS as exc:
@@ -416,9 +425,11 @@ def _covariate_models(result, t, d, a, covariates, encoding, zero_events, diagno
     else:
         result["cox"] = cox_dict
         result["cox"]["encoding"] = encoding
+        if strata is not None:
+            result["cox"]["strata"] = {"column": strata[0], "levels": natural_sorted(set(labels))}
         notes.extend(f"cox: {note}" for note in getattr(cox, "notes_", None) or [])
         result["_fitted_cox"] = cox
-        _ph_test(result, cox, t, d, a, covariates, encoding, diagnostics, notes)
+        _ph_test(result, cox, t, d, a, covariates, encoding, diagnostics, notes, labels)
     if zero_events:
         notes.append("weibull_aft: skipped, churns at tenure 0 have zero density under a continuous model")
         return
@@ -446,6 +457,42 @@ def _competing_risks(result, t, causes, a, covariates, options, unit, diagnostic
     result["competing_risks"] = analysis
 
 
+def _contract_covariates(result, t, d, covariates, encoding, diagnostics, notes) -> None:
+    """sBG with the covariates on both alpha and beta (whole-period data): the renewal law per level."""
+    fit = _fit("sbg_covariates", lambda: MODELS["sbg"].make().fit(t, d, covariates=covariates), diagnostics, notes,
+               {}, projected=False)
+    if fit is None:
+        return
+    out = _model_dict("sbg_covariates", fit)
+    profiles = {"reference": {}}
+    for name, spec in (encoding or {}).items():
+        if spec.get("type") == "categorical":
+            for level in natural_sorted(spec["levels"]):
+                column = f"{name}[{level}]"
+                profiles[f"{name} = {level}"] = {column: 1.0} if column in covariates.columns else {}
+    # Numeric covariates at their mean (0 may lie far outside the data); level columns at 0 or 1.
+    dummies = {c for profile in profiles.values() for c in profile} | {
+        f"{name}[{level}]" for name, spec in (encoding or {}).items() if spec.get("type") == "categorical"
+        for level in spec["levels"]}
+    base = {c: (0.0 if c in dummies else float(covariates[c].mean())) for c in covariates.columns}
+    out["profiles_note"] = "numeric covariates at their mean" if any(c not in dummies for c in covariates.columns) else ""
+    levels = []
+    for label, profile in profiles.items():
+        if label == "reference" and len(profiles) > 1:
+            continue  # every level is listed, the reference among them
+        table = fit.parameters_at({**base, **profile})
+        row = {"profile": label}
+        for parameter in ("alpha_", "beta_"):
+            row[parameter.rstrip("_")] = _nan_to_none(float(table.loc[parameter, "estimate"]))
+            row[f"{parameter.rstrip('_')}_lower"] = _nan_to_none(float(table.iloc[:, 2][parameter]))
+            row[f"{parameter.rstrip('_')}_upper"] = _nan_to_none(float(table.iloc[:, 3][parameter]))
+        a, b = row["alpha"], row["beta"]
+        row["mean_churn"] = None if a is None or b is None else a / (a + b)
+        levels.append(row)
+    out["levels"] = levels
+    result["sbg_covariates"] = out
+
+
 def ph_terms(columns, encoding: dict | None) -> dict[str, list[str]]:
     """Design columns of each input covariate (``company_size`` → its 0/1 level columns)."""
     columns = [str(c) for c in columns]
@@ -461,11 +508,12 @@ def ph_terms(columns, encoding: dict | None) -> dict[str, list[str]]:
     return terms
 
 
-def _ph_test(result, cox, t, d, a, covariates, encoding, diagnostics, notes) -> None:
+def _ph_test(result, cox, t, d, a, covariates, encoding, diagnostics, notes, strata=None) -> None:
     """Grambsch–Therneau test of the covariate Cox model (transform "km"), or a note why not."""
     with diagnostics.watch("ph_test", "fit"):
         try:
-            zph = cox_zph(cox, t, d, covariates, entry=a, transform="km", terms=ph_terms(covariates.columns, encoding))
+            zph = cox_zph(cox, t, d, covariates, entry=a, strata=strata, transform="km",
+                          terms=ph_terms(covariates.columns, encoding))
         except FIT_ERRORS as exc:
             notes.append(f"ph_test: proportional-hazards test skipped ({_one_line(exc)})")
             return

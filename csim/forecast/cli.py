@@ -76,7 +76,7 @@ def _models_help() -> str:
 
 #: Options that describe a table; they make no sense with survivor counts.
 _TABLE_OPTIONS = (("duration", "--duration"), ("event", "--event"), ("entry", "--entry"), ("start", "--start"),
-                  ("id", "--id"), ("cause", "--cause"),
+                  ("id", "--id"), ("cause", "--cause"), ("strata", "--strata"),
                   ("covariates", "--covariates"), ("group", "--group"), ("as_of", "--as-of"),
                   ("reference", "--reference"), ("id_column", "--id-column"), ("start_column", "--start-column"),
                   ("end_column", "--end-column"), ("unit", "--unit"))
@@ -123,6 +123,9 @@ def register(subparsers) -> None:
                    help="reference level of a text covariate or of the --group column (repeatable; default: the "
                         "first level in sorted order)")
     g.add_argument("--group", metavar="COL", help="column whose groups to compare (KM per group, log-rank, Cox)")
+    g.add_argument("--strata", metavar="COL",
+                   help="Cox model with a baseline hazard of its own per level of COL (the remedy when the "
+                        "proportional-hazards test rejects a covariate such as segment); needs --covariates")
     s = p.add_argument_group("subscription table")
     s.add_argument("--as-of", metavar="DATE",
                    help="date the data was extracted (YYYY-MM-DD); derives tenure and censoring from the dates")
@@ -259,6 +262,11 @@ def _check_combination(args) -> None:
     if bool(args.start) != bool(args.id):
         raise InputError("--id" if args.start else "--start", None,
                          "a counting-process table needs both --start and --id")
+    if args.strata and not args.covariates:
+        raise InputError("--strata", None, "needs --covariates (the hazard ratios estimated within each level)")
+    if args.strata and args.strata in args.covariates:
+        raise InputError("--strata", args.strata, "is also in --covariates; a column is either a stratum or a "
+                                                  "covariate")
     if args.cause and not args.duration:
         raise InputError("--cause", None, "needs a customer table (--duration and --event)")
     if not args.as_of:
@@ -281,7 +289,7 @@ def _load_tenure(args):
 
     unit = args.unit or "months"
     no_events = None
-    extra = list(dict.fromkeys(list(args.covariates) + [c for c in (args.group, args.cause) if c]))
+    extra = list(dict.fromkeys(list(args.covariates) + [c for c in (args.group, args.cause, args.strata) if c]))
     if args.as_of:
         end_column = args.end_column or "end_date"
         loaded = io.load_subscription_table(args.data, args.as_of, args.id_column or "customer_id",
@@ -366,7 +374,8 @@ def _load_counting_process(args, extra: list[str], unit: str):
                            subjects=table.n_subjects)
 
 
-def _group_labels(frame, column: str, source):
+def _group_labels(frame, column: str, source, at_least: int = 2):
+    """The column's labels as text; blank ones refused (and a single group, where groups are compared)."""
     from csim.forecast.data import _blank, _first_row
 
     values = frame[column]
@@ -375,7 +384,7 @@ def _group_labels(frame, column: str, source):
         raise InputError(source, f"column '{column}', row {_first_row(blank)}",
                          "empty group (fill or drop rows without a group first)")
     labels = values.astype(str).str.strip().to_numpy()
-    if len(set(labels)) < 2:
+    if len(set(labels)) < at_least:
         raise InputError(source, f"column '{column}'", f"has a single group ({labels[0]!r}); nothing to compare")
     return labels
 
@@ -431,8 +440,12 @@ def run_forecast(args) -> int:
             causes = None
             if args.cause:
                 causes = (loaded.frame[CAUSE_CODE].to_numpy(), loaded.cause_labels)
+            strata = None
+            if args.strata:
+                strata = (args.strata, _group_labels(loaded.frame, args.strata, args.data, at_least=1))
             result = analyse_tenure(loaded, options, covariates=design, encoding=encoding, groups=groups,
-                                    group_name=args.group, group_reference=group_reference, causes=causes)
+                                    group_name=args.group, group_reference=group_reference, causes=causes,
+                                    strata=strata)
     result["numerical_warnings"] += stray.records()
     result["notes"] += stray.notes()
     paths = write_forecast(result, args.out, command=sys.argv[1:] if sys.argv else None)

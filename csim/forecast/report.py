@@ -258,12 +258,13 @@ def _ph_section(ph: dict, unit: str) -> list[str]:
                   "Usual remedies:", "",
                   "- **Stratify** on the offending covariate instead of estimating a hazard ratio for it: compare "
                   "its levels with `--group COLUMN` (a Kaplan–Meier curve per level, no proportional-hazards "
-                  "assumption), or fit `CoxPH().fit(..., strata=...)` in Python so each level gets its own "
-                  "baseline hazard (band a numeric covariate first).",
+                  "assumption), or give `--strata COLUMN` so each level gets its own baseline hazard (band a "
+                  "numeric covariate first).",
                   "- **Time-varying effect**: split each customer's tenure into start/stop rows (one row per "
                   "customer and tenure period, e.g. first year and later years, churn flagged on the last row only; "
-                  "`--entry` takes the start column) with the covariate interacted with the period, so its hazard "
-                  "ratio may differ by period.",
+                  "read with `--start START --id CUSTOMER`) with the covariate interacted with the period, so its "
+                  "hazard ratio may differ by period; the same rows carry covariates that change over a customer's "
+                  "life (health, usage).",
                   ""]
     elif rejected:
         one = len(rejected) == 1
@@ -380,8 +381,12 @@ def markdown_report(result: dict, figures: list[str]) -> str:
     if "cox" in result:
         cox = result["cox"]
         rows = [{"covariate": k, **v} for k, v in cox["coefficients"].items()]
+        strata = cox.get("strata")
+        stratified = (f" Stratified by `{strata['column']}`: each of its levels ({', '.join(map(str, strata['levels']))}) "
+                      "has a baseline hazard of its own, and the hazard ratios compare customers within a level."
+                      if strata else "")
         lines += [f"## Drivers (Cox, ties: {cox['ties']})", "",
-                  f"Concordance {_fixed(3)(cox['concordance'])}.", "",
+                  f"Concordance {_fixed(3)(cox['concordance'])}.{stratified}", "",
                   _table(rows, [("covariate", "covariate", None), ("hazard ratio", "hazard_ratio", sig),
                                 ("95 % interval", lambda r: _interval(r.get("hr_lower_95"), r.get("hr_upper_95")), None),
                                 ("p", "p", _p_value)]), ""]
@@ -390,6 +395,8 @@ def markdown_report(result: dict, figures: list[str]) -> str:
             lines += ["Reference levels: " + "; ".join(refs) + ".", ""]
     if "ph_test" in result:
         lines += _ph_section(result["ph_test"], unit)
+    if "sbg_covariates" in result:
+        lines += _contract_levels_section(result["sbg_covariates"])
     if "competing_risks" in result:
         lines += _competing_section(result["competing_risks"], unit)
     if "prediction_quality" in result:
@@ -430,6 +437,27 @@ def markdown_report(result: dict, figures: list[str]) -> str:
     lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figures] + [""]
     lines += [f"_csim {__version__}_", ""]
     return "\n".join(lines)
+
+
+def _contract_levels_section(model: dict) -> list[str]:
+    """The sBG renewal law per covariate level: who churns more at first, and how much customers differ."""
+    note = model.get("profiles_note")
+    lines = ["## Renewal behaviour by covariate (sBG with covariates)", "",
+             "The shifted-beta-geometric model with the covariates acting on both alpha and beta (log-linear): per "
+             "level, the average churn probability per period of a new customer, alpha/(alpha + beta), and alpha + "
+             "beta, how alike customers are (small: very different customers, so retention rises with tenure as the "
+             f"churn-prone leave){f'; {note}' if note else ''}.", ""]
+    rows = [{**row, "spread": (row["alpha"] + row["beta"]) if row.get("alpha") is not None and
+             row.get("beta") is not None else None} for row in model.get("levels", [])]
+    lines += [_table(rows, [("level", "profile", None), ("mean churn per period", "mean_churn", _share),
+                            ("alpha", "alpha", sig),
+                            ("95 % interval", lambda r: _interval(r.get("alpha_lower"), r.get("alpha_upper")), None),
+                            ("beta", "beta", sig),
+                            ("95 % interval ", lambda r: _interval(r.get("beta_lower"), r.get("beta_upper")), None),
+                            ("alpha + beta", "spread", sig)]), ""]
+    if model.get("notes"):
+        lines += [f"- {n}" for n in model["notes"]] + [""]
+    return lines
 
 
 def _competing_section(cr: dict, unit: str) -> list[str]:

@@ -122,3 +122,47 @@ def test_a_churned_row_without_a_cause_is_named(causes_csv, tmp_path, capsys):
     message = assert_bad_input(capsys, ["forecast", "--survivors", "100,80,70", "--cause", "reason", "--out",
                                         str(out)], out)
     assert "--cause" in message
+
+
+@pytest.fixture(scope="module")
+def segments_csv(tmp_path_factory):
+    """Monthly tenures of two segments, each an sBG world of its own (alpha, beta known)."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    segment = rng.choice(["smb", "mid"], n)
+    p = rng.beta(np.where(segment == "smb", 1.0, 0.6), np.where(segment == "smb", 3.0, 5.0))
+    tenure, censor = rng.geometric(p), rng.integers(1, 13, n)
+    path = tmp_path_factory.mktemp("segments") / "customers.csv"
+    pd.DataFrame({"months": np.minimum(tenure, censor), "churned": (tenure <= censor).astype(int), "segment": segment,
+                  "csat": rng.integers(5, 11, n)}).to_csv(path, index=False)
+    return path
+
+
+def test_covariates_reach_the_contract_renewal_model(segments_csv, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["forecast", str(segments_csv), "--duration", "months", "--event", "churned", "--covariates",
+                 "segment", "--draws", "200", "--out", str(out)]) == 0, capsys.readouterr().err
+    result = json.loads((out / "forecast.json").read_text())
+    levels = {row["profile"]: row for row in result["sbg_covariates"]["levels"]}
+    assert list(levels) == ["segment = mid", "segment = smb"]
+    for label, (alpha, beta) in {"segment = smb": (1.0, 3.0), "segment = mid": (0.6, 5.0)}.items():
+        row = levels[label]
+        assert row["alpha_lower"] < alpha < row["alpha_upper"] and row["beta_lower"] < beta < row["beta_upper"]
+    assert "## Renewal behaviour by covariate" in (out / "report.md").read_text()
+
+
+def test_strata_give_each_level_its_own_baseline(segments_csv, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["forecast", str(segments_csv), "--duration", "months", "--event", "churned", "--covariates", "csat",
+                 "--strata", "segment", "--draws", "200", "--out", str(out)]) == 0, capsys.readouterr().err
+    result = json.loads((out / "forecast.json").read_text())
+    assert result["cox"]["strata"] == {"column": "segment", "levels": ["mid", "smb"]}
+    frame = pd.read_csv(segments_csv)
+    direct = CoxPH().fit(frame["months"], frame["churned"], covariates=frame[["csat"]],
+                         strata=frame["segment"].to_numpy())
+    assert result["cox"]["coefficients"]["csat"]["coef"] == pytest.approx(float(direct.params_["csat"]), rel=1e-10)
+    assert "ph_test" in result and any("stratified Cox model" in n for n in result["notes"])
+    message = assert_bad_input(capsys, ["forecast", str(segments_csv), "--duration", "months", "--event", "churned",
+                                        "--covariates", "csat,segment", "--strata", "segment", "--out",
+                                        str(tmp_path / "bad")], tmp_path / "bad")
+    assert "--strata" in message and "segment" in message
