@@ -29,6 +29,7 @@ SUBCOMMAND_MODULES = (
     "csim.commands.sweep",
     "csim.forecast.cli",
     "csim.commands.ledger",
+    "csim.commands.calibrate",
     "csim.commands.report",
 )
 

@@ -20,14 +20,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("ledger", help="ledger file (CSV or Parquet)")
     parser.add_argument("--out", required=True,
                         help="output folder; its files are replaced together at the end, or not at all")
-    parser.add_argument("--columns", default=None, metavar="NAME=COLUMN,...",
-                        help="the file's names for ledger columns, e.g. customer_id=account,monthly_amount=mrr")
-    parser.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
-                        help="end of the history (default: the latest date in the ledger); later rows are not read")
-    parser.add_argument("--skip-bad-rows", action="store_true",
-                        help="drop rows with an unreadable date or amount or an end before the start, and count "
-                             "them in the output (default: stop at the first, naming it)")
+    add_ledger_options(parser)
     parser.set_defaults(handler=ledger_command)
+
+
+def add_ledger_options(group) -> None:
+    """``--as-of``, ``--columns`` and ``--skip-bad-rows``: how a ledger is read (csim ledger, csim calibrate)."""
+    group.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
+                       help="end of the history (default: the latest date in the ledger); later rows are not read")
+    group.add_argument("--columns", default=None, metavar="NAME=COLUMN,...",
+                       help="the file's names for ledger columns, e.g. customer_id=account,monthly_amount=mrr")
+    group.add_argument("--skip-bad-rows", action="store_true",
+                       help="drop rows with an unreadable date or amount or an end before the start, and count "
+                            "them in the output (default: stop at the first, naming it)")
 
 
 def ledger_command(args: argparse.Namespace) -> int:

@@ -1,0 +1,596 @@
+"""Calibrating a scenario to a company's history, step by step (the library form of ``csim calibrate``).
+
+1. Per segment of the input, direct estimates with their sources (:mod:`csim.calibrate.fit`): term,
+   churn, MRR and, from a ledger, price uplift, expansion, contraction, new customers, reactivation
+   and the book at the as-of date. Everything else is taken from the base segment of the same
+   name (or the closest by term and median MRR), and from the base scenario, as an assumption.
+2. With ``check_reps`` > 0, the simulation-based adjustment (:mod:`csim.calibrate.adjust`) for what
+   the engine adds to the direct estimates (health, the base strategy's CS touches, failed
+   payments, the sales pipeline).
+3. The scenario as a complete mapping with a source per key (:func:`calibrate` returns it;
+   :mod:`csim.calibrate.scenario_file` writes it), starting at the as-of date.
+4. With ``check_reps`` > 0, the self-check (:mod:`csim.calibrate.check`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from csim.calibrate.adjust import HistoryParams, Targets, adjust, ledger_targets, tenure_targets
+from csim.calibrate.fit import (MIN_TREND_CUSTOMERS, MIN_TREND_MONTHS, ChurnFit, Estimate, churn_estimate,
+                                contraction_estimates, detect_term, expansion_estimates, fit_mrr, fit_reactivation,
+                                from_base, new_customer_trend, price_uplift, reactivation_data, to_periods)
+from csim.calibrate.inputs import Observed
+from csim.calibrate.measure import ledger_view, measure
+from csim.errors import InputError
+from csim.records import MONTH_DAYS, Records
+from csim.scenario.model import Scenario, per_term_churn
+
+#: Why a segment key the calibration does not fit is an assumption ("{what}" names the input).
+SEGMENT_REASONS = {
+    "conversion": "leads are not in {what}; new customers ÷ conversion gives the leads",
+    "good_fit_share": "ICP fit is not in {what}",
+    "payment_failure_rate": "{what} does not tell failed payments from other churn; the churn adjustment counts "
+                            "them in",
+    "sales_cycle_days": "the sales pipeline is not in {what}",
+    "sales_cost_per_deal": "acquisition costs are not in {what}",
+    "referral_rate": "referrals are not told apart in {what}",
+}
+#: Top-level keys that are settings of a run, not facts about the company.
+RUN_SETTINGS = ("horizon_months", "seed", "replications", "warmup_months", "max_accounts", "normalize_lead_shares")
+#: Sections whose every key is commented (the others get one comment on their header line).
+COMMENTED_TABLES = ("acquisition", "initial_book", "reactivation")
+
+
+@dataclass
+class SegmentResult:
+    """One input segment: its base segment (``base_name``, chosen for ``base_reason``), the
+    estimates of its keys and the churn fit."""
+
+    name: str
+    base_name: str
+    base_reason: str
+    estimates: dict[str, Estimate]
+    churn: ChurnFit | None = None
+
+
+@dataclass
+class Calibration:
+    """Everything a calibration produced (see :func:`calibrate`).
+
+    ``data``: the calibrated scenario (a complete mapping that validates); ``sources``: the comment
+    of each key path; ``estimates``: every calibrated value outside the segments by key path;
+    ``adjustment``: one record per simulation of the adjustment; ``check``: the self-check table
+    (None without simulation); ``notes``: approximations and what was changed from the base.
+    """
+
+    observed: Observed
+    base_path: str
+    segments: list[SegmentResult]
+    estimates: dict[tuple, Estimate]
+    data: dict
+    sources: dict[tuple, str]
+    adjustment: list[dict]
+    check: pd.DataFrame | None
+    check_reps: int
+    seed: int
+    notes: list[str] = field(default_factory=list)
+    #: The book at the as-of date (ledger only), the rows of ``initial_book.file``.
+    book: pd.DataFrame | None = None
+
+    def to_json(self) -> dict:
+        """The calibration as a JSON-ready mapping (the ``.calibration.json`` side file)."""
+        def est(e: Estimate) -> dict:
+            return {"value": e.value, "source": e.source, "fitted": e.fitted, "details": e.details}
+
+        return {
+            "input": self.observed.provenance, "base": self.base_path, "route": self.observed.route,
+            "segments": {r.name: {"base_segment": r.base_name, "base_segment_reason": r.base_reason,
+                                  "estimates": {k: est(e) for k, e in r.estimates.items()}}
+                         for r in self.segments},
+            "estimates": {".".join(map(str, k)): est(e) for k, e in self.estimates.items()},
+            "adjustment": {"simulations": self.adjustment, "replications": self.check_reps, "seed": self.seed},
+            "check": None if self.check is None else self.check.to_dict(orient="records"),
+            "notes": self.notes,
+        }
+
+
+def _round(value: float) -> float:
+    """Six significant digits: more than any estimate here is worth, fewer than float noise."""
+    return float(f"{value:.6g}")
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
+
+
+def _expit(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def _effective_conversion(segment, base: Scenario) -> float:
+    """Share of a segment's marketing leads that become customers (ICP fits convert fully, the
+    others at ``poor_fit_conversion_factor``), before word of mouth."""
+    return segment.conversion * (segment.good_fit_share + (1.0 - segment.good_fit_share)
+                                 * base.acquisition.poor_fit_conversion_factor)
+
+
+def _base_segment(name: str, term: int | None, median: float | None, base: Scenario):
+    """The base segment whose assumptions an input segment takes, and why."""
+    for segment in base.segments:
+        if segment.name == name:
+            return segment, "same name"
+    if len(base.segments) == 1:
+        return base.segments[0], "the base's only segment"
+    pool = [s for s in base.segments if term is not None and s.term_months == term]
+    by = "term and median MRR" if pool else "median MRR"
+    pool = pool or list(base.segments)
+    if median is not None and median > 0:
+        return min(pool, key=lambda s: abs(math.log(s.mrr_median / median))), f"closest by {by}"
+    return max(pool, key=lambda s: s.lead_share), "the base's largest by lead share" + (" of that term" if term else "")
+
+
+# ------------------------------------------------------------------------------------------ direct estimates
+
+
+def _segment_estimates(observed: Observed, base: Scenario) -> list[SegmentResult]:
+    """Term, churn and MRR of every input segment, and its base segment."""
+    results = []
+    for name in observed.segments:
+        tenures = observed.tenures[name]
+        amounts = observed.first_amounts.get(name, np.empty(0))
+        if observed.route == "cohorts":
+            segment = next(s for s in base.segments if s.name == observed.base_segment)
+            reason = "named by --segment"
+            term = Estimate(observed.period_months, f"given: one period of the survivor counts is "
+                                                    f"{observed.period_months} months (--period-months)")
+        else:
+            term = detect_term(tenures, base_term=0)
+            positive = amounts[amounts > 0]
+            median = float(np.exp(np.mean(np.log(positive)))) if len(positive) else None
+            segment, reason = _base_segment(name, term.value if term.fitted else None, median, base)
+            if not term.fitted:
+                term.value = segment.term_months
+        estimates = {"term_months": term}
+        churn, concentration, fit = churn_estimate(None if observed.route == "cohorts" else tenures, int(term.value),
+                                                   segment.annual_churn, cohorts=observed.cohorts)
+        estimates["annual_churn"] = churn
+        if concentration is not None:
+            estimates["churn_concentration"] = concentration
+        if len(amounts):
+            estimates["mrr_median"], estimates["mrr_sigma"] = fit_mrr(amounts, segment.mrr_median, segment.mrr_sigma)
+        results.append(SegmentResult(name, segment.name, reason, estimates, fit))
+    return results
+
+
+def _ledger_estimates(results: list[SegmentResult], observed: Observed, base: Scenario, estimates: dict
+                      ) -> tuple[object, dict[str, float], pd.DataFrame]:
+    """Movements, acquisition, reactivation and the book of a ledger; returns the trend of new
+    customers, the marketing leads per month at the history's first month by segment, and the book
+    at the as-of date (one row per paying customer: segment, MRR, tenure in months)."""
+    terms = {r.name: int(r.estimates["term_months"].value) for r in results}
+    measures, counts = measure(observed.records, terms)
+    bases = {s.name: s for s in base.segments}
+    for r in results:
+        b, m, e = bases[r.base_name], measures[r.name], r.estimates
+        e["price_uplift"] = price_uplift(m.moves, terms[r.name], b.price_uplift)
+        uplift = e["price_uplift"].value if terms[r.name] >= 12 else 0.0
+        e["expansion_rate"], e["expansion_size"] = expansion_estimates(m.moves, b.expansion_rate, b.expansion_size)
+        t, d, _ = to_periods(m.tenures, terms[r.name])
+        e["contraction_rate"], e["contraction_size"] = contraction_estimates(
+            m.moves, terms[r.name], uplift, b.contraction_rate, b.contraction_size, renewals=float(np.sum(t - d)))
+
+    total = float(counts["new_customers"].sum())
+    months = observed.records.horizon_months
+    base_slope = math.log1p(base.acquisition.lead_growth_annual) / 12.0
+    enough = total >= MIN_TREND_CUSTOMERS and months >= MIN_TREND_MONTHS
+    trend = new_customer_trend(counts, slope=None if enough else base_slope)
+    leads = {}
+    for r in results:
+        b = bases[r.base_name]
+        conversion = _effective_conversion(b, base)
+        if conversion <= 0:
+            raise InputError(observed.source, f"segment '{r.name}'",
+                             f"its base segment '{b.name}' converts no lead (conversion {b.conversion:g}), so its "
+                             "new customers cannot be turned into leads; give a --base whose segment converts")
+        leads[r.name] = trend.intercepts[r.name] / conversion
+    at_as_of = sum(leads.values()) * math.exp(trend.slope * months)
+    conversions = ", ".join(f"{r.name} {_effective_conversion(bases[r.base_name], base):.3g}" for r in results)
+    estimates[("acquisition", "leads_per_month")] = Estimate(
+        at_as_of, f"fitted: new customers a month from a Poisson trend of {total:.0f} new customers over {months} "
+                  f"months, at the as-of date, ÷ conversion from base (assumption: leads are not in a ledger; "
+                  f"{conversions})", details={"new_customers": trend.totals, "month0": trend.intercepts})
+    if trend.fitted:
+        growth = math.expm1(12.0 * trend.slope)
+        estimates[("acquisition", "lead_growth_annual")] = Estimate(
+            growth, f"fitted: Poisson log-linear trend of monthly new customers (statsmodels GLM), {growth:+.1%} a "
+                    f"year (standard error of the monthly log slope {trend.se:.2g})",
+            details={"slope_per_month": trend.slope, "se": trend.se})
+    else:
+        estimates[("acquisition", "lead_growth_annual")] = from_base(
+            base.acquisition.lead_growth_annual, f"{total:.0f} new customers over {months} months: too few for a trend")
+    shares = _shares(leads)
+    for r in results:
+        r.estimates["lead_share"] = Estimate(shares[r.name], "fitted: the segment's share of leads, its new "
+                                                             "customers ÷ its conversion (conversion from base: "
+                                                             "assumption)")
+
+    waits, censored = reactivation_data(observed.records)
+    r = base.reactivation
+    p_vol, p_inv, days = fit_reactivation(waits, censored, (r.prob_voluntary, r.prob_involuntary), r.mean_days)
+    estimates[("reactivation", "prob_voluntary")] = p_vol
+    estimates[("reactivation", "prob_involuntary")] = p_inv
+    estimates[("reactivation", "mean_days")] = days
+
+    acc, records = observed.records.accounts, observed.records
+    active = acc["final_mrr"] > 0
+    book = pd.DataFrame({"segment": np.asarray(records.segments, dtype=object)[acc["segment"][active]],
+                         "mrr": acc["final_mrr"][active] / 100.0,
+                         "tenure_months": np.round((records.horizon_days - acc["start"][active]) / MONTH_DAYS, 3)})
+    estimates[("initial_book", "customers")] = Estimate(
+        len(book), f"fitted: customers paying at the as-of date {observed.as_of.date()}, listed in initial_book.file")
+    return trend, leads, book
+
+
+def _shares(weights: dict[str, float]) -> dict[str, float]:
+    """Shares summing to exactly 1 after rounding to 6 decimals (the scenario checks the sum)."""
+    total = sum(weights.values())
+    if total <= 0:
+        return {k: _round(1.0 / len(weights)) for k in weights}
+    shares = {k: round(v / total, 6) for k, v in weights.items()}
+    largest = max(shares, key=shares.get)
+    shares[largest] = round(1.0 - sum(v for k, v in shares.items() if k != largest), 6)
+    return shares
+
+
+# ------------------------------------------------------------------------------------------ scenarios
+
+
+def _remap_segments(data: dict, mapping: dict[str, list[str]], notes: list[str]) -> None:
+    """Point the strategy's plays and the coverage rule at the calibrated segments (in place).
+
+    ``mapping``: base segment name → the calibrated segments that took its assumptions. A play for
+    base segments none of which is kept is dropped (with a note); a play for all segments stays.
+    """
+    plays = []
+    for i, play in enumerate(data.get("strategy", {}).get("plays", [])):
+        names = play.get("segments") or []
+        if names:
+            kept = [new for old in names for new in mapping.get(old, [])]
+            if not kept:
+                notes.append(f"strategy.plays[{i}] ({play.get('touch')}, {play.get('trigger')}) was for base "
+                             f"segment(s) {', '.join(names)}, which no input segment takes its assumptions from: "
+                             "left out")
+                continue
+            play = {**play, "segments": list(dict.fromkeys(kept))}
+        plays.append(play)
+    if "strategy" in data:
+        data["strategy"]["plays"] = plays
+    coverage = data.get("cs_team", {}).get("accounts_per_csm")
+    if coverage:
+        data["cs_team"]["accounts_per_csm"] = {new: coverage[old] for old, news in mapping.items()
+                                               for new in news if old in coverage} or None
+        if data["cs_team"]["accounts_per_csm"] is None:
+            del data["cs_team"]["accounts_per_csm"]
+
+
+def _segment_data(result: SegmentResult, base_data: dict, overrides: dict) -> dict:
+    """The segment mapping: its base segment's values, the estimates, then ``overrides``."""
+    segment = copy.deepcopy(next(s for s in base_data["segments"] if s["name"] == result.base_name))
+    segment["name"] = result.name
+    for key, estimate in result.estimates.items():
+        segment[key] = int(estimate.value) if key == "term_months" else _round(estimate.value)
+    if result.estimates["annual_churn"].fitted and "churn_concentration" not in result.estimates:
+        # Fitted as one probability for every account: a base's spread between accounts would distort it.
+        segment.pop("churn_concentration", None)
+    segment.update(overrides)
+    return segment
+
+
+def _history_data(results: list[SegmentResult], observed: Observed, base: Scenario, base_data: dict,
+                  params: HistoryParams, estimates: dict, reps: int, seed: int) -> dict:
+    """The history scenario: the calibrated world over the input's history (see :mod:`csim.calibrate.check`).
+
+    A ledger: from its first month, no initial book, marketing leads and growth of ``params``. A
+    customer table or cohorts: every customer at tenure 0 at day 0 (an initial book with
+    ``max_tenure_months`` = 0), no leads and no referrals, for the longest tenure observed plus a
+    month (so that a renewal on the last observed date is inside the run).
+    """
+    data = copy.deepcopy(base_data)
+    mapping: dict[str, list[str]] = {}
+    segments = []
+    for r in results:
+        term = int(r.estimates["term_months"].value)
+        over = {}
+        if r.name in params.logit:
+            q = _expit(params.logit[r.name])
+            over["annual_churn"] = 1.0 - (1.0 - q) ** (12.0 / term)
+        for key, source in (("expansion_rate", params.expansion), ("contraction_rate", params.contraction)):
+            if r.name in source:
+                over[key] = min(source[r.name], 365.0)
+        segments.append(_segment_data(r, base_data, over))
+        mapping.setdefault(r.base_name, []).append(r.name)
+    data["segments"] = segments
+    data["warmup_months"] = 0
+    data["replications"], data["seed"] = reps, seed
+    if observed.route == "ledger":
+        shares = _shares(params.leads)
+        for s in segments:
+            s["lead_share"] = shares[s["name"]]
+        data["acquisition"]["leads_per_month"] = sum(params.leads.values())
+        data["acquisition"]["lead_growth_annual"] = min(max(math.expm1(12.0 * params.slope), -0.99), 10.0)
+        data["initial_book"] = {"customers": 0, "max_tenure_months": 0.0}
+        data["horizon_months"] = observed.records.horizon_months
+        for key in ("prob_voluntary", "prob_involuntary", "mean_days"):
+            data["reactivation"][key] = estimates[("reactivation", key)].value
+    else:
+        bases = {s.name: s for s in base.segments}
+        sizes = {r.name: len(observed.tenures[r.name]) for r in results}
+        # The initial book mixes segments by lead share × conversion: give each its customers' share.
+        shares = _shares({r.name: sizes[r.name] / max(bases[r.base_name].conversion, 1e-9) for r in results})
+        for s in segments:
+            s["lead_share"] = shares[s["name"]]
+            s["referral_rate"] = 0.0
+        data["acquisition"]["leads_per_month"] = 0.0
+        data["initial_book"] = {"customers": int(sum(sizes.values())), "max_tenure_months": 0.0}
+        top = max(float(np.max(t.months)) for t in observed.tenures.values())
+        data["horizon_months"] = int(math.ceil(top)) + 1
+    notes: list[str] = []
+    _remap_segments(data, mapping, notes)
+    return data
+
+
+#: Expected accounts (over all replications) below which a history is simulated in this process:
+#: starting worker processes would take longer than the simulation.
+SERIAL_ACCOUNTS = 20_000
+
+
+def _simulate(data: dict, reps: int, seed: int, source: str) -> Records:
+    from csim.engine.runner import simulate
+    from csim.scenario.load import validate_scenario
+
+    scenario = validate_scenario(data, source)
+    small = scenario.expected_intake()[1] * reps < SERIAL_ACCOUNTS
+    return simulate(scenario, reps, seed, executor="serial" if small else "auto", progress=False)
+
+
+def _observe(records: Records, observed: Observed) -> Records:
+    """Simulated records as the input shows them: a ledger view for a ledger, the accounts for the rest."""
+    if observed.route != "ledger":
+        return records
+    return ledger_view(records, observed.origin, observed.as_of, observed.records.segments, observed.has_channel)
+
+
+# ------------------------------------------------------------------------------------------ the steps
+
+
+def calibrate(observed: Observed, base: Scenario, base_path: str, name: str, check_reps: int = 10,
+              seed: int | None = None) -> Calibration:
+    """Calibrate ``base`` to ``observed`` (see the module doc); ``name``: the scenario's name.
+
+    ``check_reps``: replications of each simulation of the history (adjustment and self-check);
+    0 skips both. ``seed``: root seed of those simulations (default the base's).
+    """
+    seed = base.seed if seed is None else int(seed)
+    base_data = base.model_dump(mode="json", exclude_none=True)
+    notes: list[str] = []
+    results = _segment_estimates(observed, base)
+    estimates: dict[tuple, Estimate] = {}
+    trend, leads, book = None, {}, None
+    bases = {s.name: s for s in base.segments}
+    if observed.route == "ledger":
+        trend, leads, book = _ledger_estimates(results, observed, base, estimates)
+    elif observed.route == "table":
+        sizes = {r.name: len(observed.tenures[r.name]) for r in results}
+        weights = {r.name: sizes[r.name] / max(_effective_conversion(bases[r.base_name], base), 1e-9) for r in results}
+        for r, share in zip(results, _shares(weights).values()):
+            r.estimates["lead_share"] = Estimate(share, f"fitted: the segment's share of the table's customers "
+                                                        f"({sizes[r.name]}) ÷ its conversion (conversion from base: "
+                                                        "assumption; the table taken as a sample of acquisitions)")
+
+    terms = {r.name: int(r.estimates["term_months"].value) for r in results}
+    params = HistoryParams(logit={})
+    for r in results:
+        churn = r.estimates["annual_churn"]
+        q = per_term_churn(churn.value, terms[r.name])
+        if churn.fitted and 0.0 < q < 1.0:
+            params.logit[r.name] = _logit(q)
+        for key, target in (("expansion_rate", params.expansion), ("contraction_rate", params.contraction)):
+            if key in r.estimates and r.estimates[key].fitted:
+                target[r.name] = r.estimates[key].value
+    params.leads = dict(leads)
+    params.slope = trend.slope if trend is not None else 0.0
+    direct = params.copy()
+
+    adjustment: list[dict] = []
+    if check_reps > 0 and (params.logit or observed.route == "ledger"):
+        ledger = observed.route == "ledger"
+        observed_targets = ledger_targets(observed.records, terms) if ledger else Targets(tenures=observed.tenures)
+
+        def run(p: HistoryParams) -> Targets:
+            data = _history_data(results, observed, base, base_data, p, estimates, check_reps, seed)
+            records = _observe(_simulate(data, check_reps, seed, f"history of {observed.source}"), observed)
+            return ledger_targets(records, terms) if ledger else tenure_targets(records)
+
+        # Failed payments not recovered churn an account whatever its churn log-odds: the part of the
+        # observed churn the adjustment cannot move (per renewal decision, Poisson failures in a term).
+        involuntary = {r.name: -math.expm1(-bases[r.base_name].payment_failure_rate * terms[r.name] / 12.0)
+                       * (1.0 - base.payments.recovery_prob) for r in results}
+        params, adjustment = adjust(params, observed_targets, terms, run, growth=bool(trend and trend.fitted),
+                                    involuntary=involuntary,
+                                    months=observed.records.horizon_months if ledger else 0)
+        _record_adjustment(results, estimates, direct, params, observed, adjustment)
+    elif check_reps == 0:
+        notes.append("not adjusted by simulation (--check-reps 0): the churn, expansion and contraction rates are the "
+                     "direct estimates, which read the history as if every account sat at the base's reference health "
+                     "with no CS team")
+
+    data, sources = _scenario_data(results, observed, base, base_data, estimates, name, notes, book)
+    check = None
+    if check_reps > 0:
+        check = _self_check(results, observed, base, base_data, params, estimates, check_reps, seed)
+    notes += _approximations(results, observed)
+    return Calibration(observed=observed, base_path=base_path, segments=results, estimates=estimates, data=data,
+                       sources=sources, adjustment=adjustment, check=check, check_reps=check_reps, seed=seed,
+                       notes=notes, book=book)
+
+
+def _record_adjustment(results, estimates, direct: HistoryParams, params: HistoryParams, observed: Observed,
+                       adjustment: list[dict]) -> None:
+    """Put the adjusted values into the estimates and say by how much each moved."""
+    for r in results:
+        term = int(r.estimates["term_months"].value)
+        if r.name in params.logit:
+            q = _expit(params.logit[r.name])
+            annual = 1.0 - (1.0 - q) ** (12.0 / term)
+            e = r.estimates["annual_churn"]
+            change = annual / e.value - 1.0 if e.value > 0 else float("nan")
+            e.details["direct_annual_churn"] = e.value
+            e.value = annual
+            last = adjustment[-1]["segments"].get(r.name, {})
+            precision = ""
+            if "se_logit" in last:
+                e.details.update(se_logit=last["se_logit"], slope=last["slope"],
+                                 slope_measured="slope_measured" in adjustment[min(1, len(adjustment) - 1)][
+                                     "segments"].get(r.name, {}))
+                precision = (f"; standard error of the per-term log-odds {last['se_logit']:.2g} (1/√churns over the "
+                             f"simulated slope {last['slope']:.2g})")
+            e.source += (f"; adjusted by simulation for the base's health effects, CS touches and failed payments "
+                         f"({change:+.0%}){precision}")
+        for key, ours, before in (("expansion_rate", params.expansion, direct.expansion),
+                                  ("contraction_rate", params.contraction, direct.contraction)):
+            if r.name in ours and before.get(r.name, 0) > 0:
+                e = r.estimates[key]
+                e.details["direct"] = e.value
+                e.value = min(ours[r.name], 365.0)
+                e.source += f"; ×{ours[r.name] / before[r.name]:.3g} by simulation for the base's health effects"
+    if observed.route != "ledger":
+        return
+    months = observed.records.horizon_months
+    shares = _shares(params.leads)
+    for r in results:
+        r.estimates["lead_share"].value = shares[r.name]
+        if direct.leads.get(r.name, 0) > 0:
+            r.estimates["lead_share"].source += (f"; leads ×{params.leads[r.name] / direct.leads[r.name]:.3g} by "
+                                                 "simulation for sales cycles, referrals and lost deals")
+    e = estimates[("acquisition", "leads_per_month")]
+    e.details["direct"] = e.value
+    e.value = sum(params.leads.values()) * math.exp(params.slope * months)
+    e.source += "; adjusted by simulation for sales cycles, referrals and lost deals"
+    g = estimates[("acquisition", "lead_growth_annual")]
+    if g.fitted:
+        g.details["direct"] = g.value
+        g.value = min(max(math.expm1(12.0 * params.slope), -0.99), 10.0)
+        g.source += f"; {g.value:+.1%} after adjusting by simulation for the sales pipeline's start"
+
+
+def book_file(name: str) -> str:
+    """File name of the initial book written next to the scenario ``name``.toml."""
+    return f"{name}.book.csv"
+
+
+def _scenario_data(results, observed: Observed, base: Scenario, base_data: dict, estimates: dict, name: str,
+                   notes: list[str], book: pd.DataFrame | None) -> tuple[dict, dict]:
+    """The calibrated scenario mapping and the source comment of each key path."""
+    what = observed.not_in
+    data = copy.deepcopy(base_data)
+    sources: dict[tuple, str] = {}
+    data["name"] = name
+    data["description"] = f"Calibrated by csim calibrate to {observed.provenance.get('kind')} {observed.source}."
+    sources[("name",)] = "the file's name"
+    sources[("description",)] = "written by csim calibrate"
+    for key in RUN_SETTINGS:
+        sources[(key,)] = "from base: run setting"
+    mapping: dict[str, list[str]] = {}
+    if observed.route == "cohorts":
+        # The other segments of the base stay as they are; only the cohorts' segment is calibrated.
+        r = results[0]
+        for i, segment in enumerate(data["segments"]):
+            if segment["name"] == r.base_name:
+                data["segments"][i] = _segment_data(r, base_data, {})
+            mapping[segment["name"]] = [segment["name"]]
+    else:
+        data["segments"] = [_segment_data(r, base_data, {}) for r in results]
+        for r in results:
+            mapping.setdefault(r.base_name, []).append(r.name)
+        _remap_segments(data, mapping, notes)
+    for r in results:
+        sources[("segments", r.name, "name")] = (f"the input's segment; assumptions from base segment "
+                                                  f"'{r.base_name}' ({r.base_reason})")
+        for key, estimate in r.estimates.items():
+            sources[("segments", r.name, key)] = estimate.source
+        for key, reason in SEGMENT_REASONS.items():
+            sources.setdefault(("segments", r.name, key), f"from base: assumption ({reason.format(what=what)})")
+    for (section, key), estimate in estimates.items():
+        data[section][key] = _round(estimate.value) if not isinstance(estimate.value, (int, np.integer)) \
+            else int(estimate.value)
+        sources[(section, key)] = estimate.source
+    if book is not None:
+        # The actual book replaces the random one: segment, MRR and tenure of every paying customer.
+        data["initial_book"] = {"customers": len(book), "file": book_file(name)}
+        sources[("initial_book", "file")] = (f"fitted: the {len(book)} customers paying at the as-of date with their "
+                                             "MRR then and their tenure; ICP fit, health and the rest are drawn as for "
+                                             "any account")
+    data["acquisition"]["lead_growth_annual"] = min(max(data["acquisition"]["lead_growth_annual"], -0.99), 10.0)
+    return data, sources
+
+
+def _self_check(results, observed: Observed, base: Scenario, base_data: dict, params: HistoryParams,
+                estimates: dict, reps: int, seed: int) -> pd.DataFrame:
+    """Simulate the history from the calibrated parameters and compare (see :mod:`csim.calibrate.check`)."""
+    from csim.calibrate.check import check_table, ledger_figures, retention_figures, retention_points
+
+    data = _history_data(results, observed, base, base_data, params, estimates, reps, seed)
+    simulated = _observe(_simulate(data, reps, seed, f"history of {observed.source}"), observed)
+    if observed.route == "ledger":
+        acc = observed.records.accounts
+        points = retention_points((acc["end"] - acc["start"]) / MONTH_DAYS)
+        observed_figures = ledger_figures(observed.records, points)
+        simulated_figures = ledger_figures(simulated, points)
+    else:
+        months = np.concatenate([t.months for t in observed.tenures.values()])
+        churned = np.concatenate([t.churned for t in observed.tenures.values()])
+        if observed.route == "cohorts":
+            periods = max(len(c) for c in observed.cohorts) - 1
+            points = [k * observed.period_months for k in range(1, min(periods, 8) + 1)]
+        else:
+            points = retention_points(months)
+        observed_figures = retention_figures(months, churned, np.zeros(len(months), int), points)
+        acc = simulated.accounts
+        simulated_figures = retention_figures((acc["end"] - acc["start"]) / MONTH_DAYS, acc["churned"].astype(bool),
+                                              acc["replication"], points)
+    return check_table({k: float(v[0]) for k, v in observed_figures.items()}, simulated_figures)
+
+
+def _approximations(results, observed: Observed) -> list[str]:
+    """What the written scenario approximates, in words (file header, report, JSON)."""
+    notes = []
+    for r in results:
+        fit = r.churn
+        hazards = np.asarray(fit.hazards if fit is not None else [], float)
+        if fit is None or fit.heterogeneous or fit.model == "geometric" or fit.degenerate or len(hazards) < 2 \
+                or not np.all(np.isfinite(hazards)):
+            continue
+        third = max(1, len(hazards) // 3)
+        early, late, q = float(hazards[:third].mean()), float(hazards[-third:].mean()), fit.per_term
+        if max(abs(math.log(max(h, 1e-12) / q)) for h in (early, late)) < 0.1:
+            continue  # within 10 % of the constant at both ends: nothing worth saying
+        unit = "renewals" if fit.term > 1 else "months"
+        shown = ", ".join(f"{k.rstrip('_')} = {v:.3g}" for k, v in fit.params.items())
+        notes.append(f"segment {r.name}: the fitted churn ({fit.model}: {shown}) changes with tenure: "
+                     f"{early:.3g} per {unit[:-1]} over the first {third} {unit}, {late:.3g} over the last {third}; "
+                     "the "
+                     f"engine gives an account one churn probability per term apart from health ({q:.3g}, the same "
+                     f"expected churn over the history), {'less' if early > q else 'more'} churn than fitted early in "
+                     f"tenure and {'less' if late > q else 'more'} late")
+    if observed.route == "ledger":
+        notes.append("reactivation: a ledger does not tell voluntary from involuntary churn; both probabilities are "
+                     "the fitted share")
+        notes.append("leads: new customers ÷ conversion, conversion from base (an assumption): only the product "
+                     "leads × conversion is identified by billing data")
+    return notes

@@ -1,0 +1,635 @@
+"""Per-segment estimates of what a company's history identifies, each with the sentence of its source.
+
+Every function here is an estimator of one group of scenario keys from observed data; the same
+functions measure the simulated history in :mod:`csim.calibrate.adjust` and
+:mod:`csim.calibrate.check`, so the observed and simulated figures are always computed alike.
+
+Units: tenure and history in **months** (a ledger's calendar months, :func:`csim.ledger.ledger_records`),
+rates **per account-year**, money in **currency per month**, reactivation delays in **days**.
+
+Estimators (each stated where it is computed):
+
+* term: the contract length whose anniversaries the churn dates fall on (:func:`detect_term`);
+* churn: a contract-renewal model (sBG, BdW) on renewals survived for term contracts, a geometric
+  or per-period discrete-time hazard on months for monthly plans; an sBG goes to the engine as it is
+  (``churn_concentration`` = α + β), any other model as the constant per-term probability with the
+  same expected churn over the observed exposure (:func:`fit_churn`, :func:`churn_estimate`);
+* MRR: log-normal maximum likelihood on each customer's first monthly amount (:func:`fit_mrr`);
+* expansion, contraction, price uplift: event counts per active account-year and mean fractional
+  sizes of the ledger's MRR changes, renewal repricing told apart by its date (:func:`fit_movements`);
+* new customers: a Poisson log-linear trend of monthly new customers (:func:`new_customer_trend`);
+* reactivation: a mixture ("cure") model of churned customers who come back after an exponential
+  wait (:func:`fit_reactivation`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from csim.records import EVENT_KINDS, MONTH_DAYS, Records
+
+#: Months a date may be off a term anniversary and still count as one: calendar months differ from
+#: 365.25/12 days and exports round dates to days, so an anniversary lands within a few days.
+TOLERANCE_MONTHS = 0.15
+#: Contract terms (months) tried besides the monthly plan, shortest first.
+TERM_CANDIDATES = (2, 3, 4, 6, 12, 24, 36)
+#: Fewest churns whose dates can tell a term.
+MIN_TERM_SIGNALS = 5
+#: Share of churns that must fall on the term's anniversaries (and at least this share of those on
+#: month anniversaries, so that a longer term must explain the churns as well as the months do).
+TERM_SHARE, TERM_SHARE_OF_MONTHLY = 0.6, 0.8
+#: Fewest customers, and churns, a churn fit needs.
+MIN_CUSTOMERS, MIN_CHURNS = 5, 1
+#: Fewest events a mean size needs; fewest new customers and months a growth trend needs.
+MIN_SIZE_EVENTS, MIN_TREND_CUSTOMERS, MIN_TREND_MONTHS = 3, 20, 6
+#: AIC advantage the model with more parameters needs to be chosen.
+AIC_MARGIN = 2.0
+
+_START, _REACTIVATION, _EXPANSION, _CONTRACTION = (EVENT_KINDS.index(k) for k in
+                                                    ("start", "reactivation", "expansion", "contraction"))
+
+
+@dataclass
+class Estimate:
+    """One calibrated value and where it came from.
+
+    ``source`` is the sentence written next to the key in the scenario file ("fitted: …" or
+    "from base: assumption …"); ``fitted`` says which; ``details`` go to the calibration JSON.
+    """
+
+    value: Any
+    source: str
+    fitted: bool = True
+    details: dict = field(default_factory=dict)
+
+
+def from_base(value, reason: str) -> Estimate:
+    """A value kept from the base scenario, with the reason a calibration could not fit it."""
+    return Estimate(value, f"from base: assumption ({reason})", fitted=False)
+
+
+@dataclass
+class Tenures:
+    """One segment's customers in survival form.
+
+    ``months``: tenure to the first churn or to the end of observation, months; ``churned``: the
+    tenure ends in a churn; ``window``: months from each customer's start to the end of the history
+    (None when the input does not say, as in a customer table); ``inclusive``: a renewal date at the
+    very end of observation has been passed — true of a customer table or survivor counts ("tenure
+    8, still active" is 8 periods survived), not of records, whose history ends just before its
+    last instant (so a customer who started on the 1st is not yet renewed on the as-of month end).
+    """
+
+    months: np.ndarray
+    churned: np.ndarray
+    window: np.ndarray | None = None
+    inclusive: bool = False
+
+    def __len__(self) -> int:
+        return len(self.months)
+
+
+def tenures_from_records(records: Records, code: int) -> Tenures:
+    """Accounts of segment ``code`` (all replications pooled) as :class:`Tenures` (first churn only)."""
+    acc = records.accounts
+    mine = acc["segment"] == code
+    start = acc["start"][mine]
+    return Tenures(months=(acc["end"][mine] - start) / MONTH_DAYS, churned=acc["churned"][mine].astype(bool),
+                   window=(records.horizon_days - start) / MONTH_DAYS)
+
+
+# ------------------------------------------------------------------------------------------ term
+
+
+def _anniversary_share(months: np.ndarray, term: int) -> float:
+    """Share of ``months`` within :data:`TOLERANCE_MONTHS` of a whole positive number of terms."""
+    k = np.round(months / term)
+    return float(np.mean((k >= 1) & (np.abs(months - k * term) <= TOLERANCE_MONTHS)))
+
+
+def detect_term(tenures: Tenures, base_term: int) -> Estimate:
+    """Contract term, months: the longest of :data:`TERM_CANDIDATES` whose anniversaries the churns fall on.
+
+    A term contract ends at a renewal date, so its churns (leaving at a term end) fall on whole
+    multiples of the term after the start; a monthly plan's fall on month anniversaries only. A term
+    T is taken when at least :data:`TERM_SHARE` of the churn tenures lie within
+    :data:`TOLERANCE_MONTHS` of a multiple of T, at least :data:`TERM_SHARE_OF_MONTHLY` as many as
+    lie on month anniversaries, and more than chance would put there (one-sided binomial z > 3
+    against the month-anniversary share divided by T). No such term: a monthly plan (1). With
+    fewer than :data:`MIN_TERM_SIGNALS` churns the base's term is kept.
+    """
+    signals = tenures.months[tenures.churned]
+    n = len(signals)
+    if n < MIN_TERM_SIGNALS:
+        return from_base(base_term, f"only {n} churn{'s' if n != 1 else ''}: too few to tell the term")
+    monthly = _anniversary_share(signals, 1)
+    chosen, chosen_share = 1, monthly
+    for term in TERM_CANDIDATES:
+        share = _anniversary_share(signals, term)
+        chance = min(max(monthly / term, 1e-9), 1 - 1e-9)
+        z = (share - chance) / math.sqrt(chance * (1.0 - chance) / n)
+        if share >= TERM_SHARE and share >= TERM_SHARE_OF_MONTHLY * monthly and z > 3.0:
+            chosen, chosen_share = term, share
+    details = {"churns": n, "share_on_month_anniversaries": monthly,
+               "share_on_anniversaries": {str(t): _anniversary_share(signals, t) for t in TERM_CANDIDATES}}
+    if chosen > 1:
+        return Estimate(chosen, f"fitted: {chosen_share:.0%} of {n} churns fall on {chosen}-month anniversaries of "
+                                "the start (renewal dates)", details=details)
+    return Estimate(1, f"fitted: the {n} churns fall on no renewal date longer than a month "
+                       f"({_anniversary_share(signals, 12):.0%} on 12-month anniversaries): a monthly plan",
+                    details=details)
+
+
+# ------------------------------------------------------------------------------------------ churn
+
+
+def to_periods(tenures: Tenures, term: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tenures in renewal decisions of ``term`` months: ``(t, d, n)``.
+
+    ``t``: the decision a churner left at (a churn up to :data:`TOLERANCE_MONTHS` before a renewal
+    date counts at it, a mid-term churn at the next one; at least 1) or the renewals a customer
+    still active has passed (:attr:`Tenures.inclusive` says whether one at the very end counts);
+    ``d``: churned;
+    ``n``: renewal decisions the customer would have faced by the end of the history had it stayed
+    (from ``window``; ``t`` when the window is unknown).
+    """
+    x = np.asarray(tenures.months, float) / term
+    d = np.asarray(tenures.churned, bool)
+    churn_at = np.maximum(1.0, np.ceil(x - TOLERANCE_MONTHS / term))
+    # Renewal dates passed by the end of observation (see Tenures.inclusive); 1e-9 absorbs rounding.
+    passed = np.floor(x + 1e-9) if tenures.inclusive else np.maximum(0.0, np.ceil(x - 1e-9) - 1.0)
+    t = np.where(d, churn_at, passed)
+    if tenures.window is None:
+        n = t.copy()
+    else:
+        n = np.maximum(np.maximum(0.0, np.ceil(np.asarray(tenures.window, float) / term - 1e-9) - 1.0), t)
+    return t, d, n
+
+
+def equivalent_probability(survival, exposure: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """The constant per-term churn probability q with the same expected churn as ``survival``.
+
+    Solves Σ wᵢ·(1 − (1 − q)^nᵢ) = Σ wᵢ·(1 − S(nᵢ)) for q, nᵢ being the renewal decisions customer i
+    faced over the history (``exposure``) and S the fitted survival by decisions: the engine's
+    homogeneous churn (one probability per term) that loses as many customers over the observed
+    exposure as the fitted model does.
+    """
+    from scipy.optimize import brentq
+
+    n = np.asarray(exposure, float)
+    w = np.ones_like(n) if weights is None else np.asarray(weights, float)
+    keep = n > 0
+    n, w = n[keep], w[keep]
+    if not len(n):
+        return float("nan")
+    target = float(np.sum(w * (1.0 - np.asarray(survival(n), float))))
+    if target <= 0:
+        return 0.0
+    if target >= w.sum() * (1 - 1e-12):
+        return 1.0
+    return float(brentq(lambda q: np.sum(w * -np.expm1(n * np.log1p(-q))) - target, 1e-15, 1 - 1e-15, xtol=1e-14))
+
+
+@dataclass
+class ChurnFit:
+    """The churn fit of one segment: candidates, the chosen model and its per-term equivalent.
+
+    ``per_term``: the engine's constant probability of not renewing one term of ``term`` months
+    (:func:`equivalent_probability`); ``annual``: the same as ``annual_churn`` (1 − (1 − q)^(12/term)).
+    """
+
+    term: int
+    model: str
+    params: dict
+    candidates: list[dict]
+    per_term: float
+    annual: float
+    customers: int
+    churns: int
+    periods: int
+    degenerate: str | None = None
+    notes: list[str] = field(default_factory=list)
+    #: The chosen model's churn per decision at decisions 1, 2, …, ``periods``.
+    hazards: list[float] = field(default_factory=list)
+
+    @property
+    def heterogeneous(self) -> bool:
+        """A non-degenerate sBG: the engine can follow it with ``churn_concentration`` = α + β."""
+        return self.model == "sbg" and not self.degenerate
+
+    def sentence(self) -> str:
+        """The source of ``annual_churn`` in words (α and β of a contract-renewal model included)."""
+        label = {"sbg": "sBG", "bdw": "BdW", "geometric": "geometric", "discrete_hazard": "discrete-time hazard"}
+        shown = ", ".join(f"{k.rstrip('_')} = {v:.3g}" for k, v in self.params.items())
+        unit = f"{self.term}-month periods" if self.term > 1 else "months"
+        others = [c for c in self.candidates if c["model"] != self.model and c.get("aic") is not None]
+        chosen = ""
+        if others:
+            mine = next(c for c in self.candidates if c["model"] == self.model)
+            how = "AIC and backtest" if mine.get("mape") is not None and others[0].get("mape") is not None else "AIC"
+            chosen = f", chosen over {label[others[0]['model']]} by {how}"
+        edge = " (at the edge of its parameter space: no heterogeneity visible)" if self.degenerate else ""
+        if self.heterogeneous:
+            alpha, beta = self.params["alpha_"], self.params["beta_"]
+            what = (f"a new account's mean churn per term α/(α + β) = {alpha / (alpha + beta):.4g}, each account "
+                    "its own (churn_concentration)")
+        else:
+            what = (f"the engine's constant churn with the same expected churn over the history: {self.per_term:.4g} "
+                    f"per {'term' if self.term > 1 else 'month'}")
+        return (f"fitted: {label[self.model]} {shown}{edge} on {self.periods} {unit} of {self.customers} customers "
+                f"({self.churns} churns){chosen}; {what}")
+
+
+def _candidate(name: str, fitted, mape: float | None = None) -> dict:
+    return {"model": name, "aic": float(fitted.aic_), "loglik": float(fitted.loglik_),
+            "mape": None if mape is None or not np.isfinite(mape) else float(mape),
+            "degenerate": getattr(fitted, "degenerate_", None)}
+
+
+def fit_churn(tenures: Tenures | None, term: int, cohorts: Sequence[Sequence[float]] | None = None) -> ChurnFit:
+    """Fit churn of one segment and return the engine's per-term equivalent (see :class:`ChurnFit`).
+
+    Term contracts (``term`` > 1) and survivor counts (``cohorts``, one period = one term): the
+    shifted-beta-geometric (sBG: each customer's per-renewal churn probability constant, Beta(α, β)
+    across customers) and, with three or more distinct churn periods, the beta-discrete-Weibull
+    (BdW) of :mod:`csim.forecast.cohort`, fitted by maximum likelihood on renewals survived. BdW is
+    chosen only if its AIC is lower by :data:`AIC_MARGIN` and its backtest error
+    (:mod:`csim.forecast.backtest`, fit on the first half of the periods, score the rest) is no
+    worse. Monthly plans: the geometric model (constant monthly hazard) against the discrete-time
+    hazard with one hazard per month (:class:`csim.forecast.DiscreteTimeHazard`), by AIC with the
+    same margin. Either way the chosen model's survival is turned into one constant probability per
+    term with :func:`equivalent_probability` (the engine has no tenure dependence of churn).
+    """
+    from csim.forecast import BetaDiscreteWeibull, DiscreteTimeHazard, ShiftedBetaGeometric
+    from csim.forecast.backtest import backtest_cohorts, backtest_tenure
+
+    candidates: list[dict] = []
+    fits: dict[str, Any] = {}
+    notes: list[str] = []
+    if cohorts is not None:
+        cohorts = [list(map(float, c)) for c in cohorts]
+        sizes = np.array([c[0] for c in cohorts])
+        exposure = np.array([len(c) - 1 for c in cohorts], float)
+        customers, churns = int(sizes.sum()), int(sum(c[0] - c[-1] for c in cohorts))
+        periods = int(exposure.max())
+        lost_at = {int(k) for c in cohorts for k in np.flatnonzero(-np.diff(c) > 0) + 1}
+        fits["sbg"] = ShiftedBetaGeometric(level=0.95).fit_survivors(survivors=cohorts)
+        bdw = BetaDiscreteWeibull
+        if len(lost_at) >= bdw.min_churn_tenures and periods >= bdw.min_survivor_periods:
+            fits["bdw"] = BetaDiscreteWeibull(level=0.95).fit_survivors(survivors=cohorts)
+        backtest = None
+        if "bdw" in fits and periods >= 3:
+            try:
+                backtest, _ = backtest_cohorts(cohorts, fit_periods=max(1, periods // 2), models=list(fits))
+            except ValueError as exc:
+                notes.append(f"no backtest: {exc}")
+        weights = sizes
+    else:
+        t, d, exposure = to_periods(tenures, term)
+        customers, churns, periods = len(t), int(d.sum()), int(t.max()) if len(t) else 0
+        weights = None
+        backtest = None
+        if term > 1:
+            fits["sbg"] = ShiftedBetaGeometric(level=0.95).fit(durations=t, events=d)
+            if len(np.unique(t[d])) >= BetaDiscreteWeibull.min_churn_tenures:
+                fits["bdw"] = BetaDiscreteWeibull(level=0.95).fit(durations=t, events=d)
+            if "bdw" in fits and periods >= 3:
+                try:
+                    backtest, _ = backtest_tenure(t, d, fit_until=max(1, periods // 2), models=list(fits))
+                except ValueError as exc:
+                    notes.append(f"no backtest: {exc}")
+        else:
+            fits["geometric"] = DiscreteTimeHazard(baseline="polynomial", degree=0, grid="ignore",
+                                                   level=0.95).fit(durations=t, events=d)
+            if len(np.unique(t[d])) >= 2:
+                fits["discrete_hazard"] = DiscreteTimeHazard(grid="ignore", level=0.95).fit(durations=t, events=d)
+    for name, fitted in fits.items():
+        mape = None
+        if backtest is not None and name in backtest.index:
+            mape = float(backtest.loc[name, "mape"])
+        candidates.append(_candidate(name, fitted, mape))
+    simple, richer = ("sbg", "bdw") if "sbg" in fits else ("geometric", "discrete_hazard")
+    chosen = simple
+    if richer in fits:
+        a, b = (next(c for c in candidates if c["model"] == m) for m in (simple, richer))
+        better_fit = b["aic"] < a["aic"] - AIC_MARGIN
+        no_worse = a["mape"] is None or b["mape"] is None or b["mape"] <= a["mape"]
+        if better_fit and no_worse:
+            chosen = richer
+    for c in candidates:
+        c["chosen"] = c["model"] == chosen
+    fitted = fits[chosen]
+    per_term = equivalent_probability(fitted.survival, exposure, weights)
+    if chosen in ("sbg", "bdw"):
+        params = {name: float(getattr(fitted, name)) for name in fitted._names}
+    elif chosen == "geometric":
+        params = {"q": float(1.0 - fitted.survival(np.array([1.0]))[0])}
+    else:
+        params = {"periods": int(fitted.n_baseline_)}
+    annual = 1.0 - (1.0 - per_term) ** (12.0 / term) if per_term < 1 else 1.0
+    survival = np.asarray(fitted.survival(np.arange(0, max(periods, 1) + 1, dtype=float)), float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hazards = [float(h) for h in 1.0 - survival[1:] / survival[:-1]]
+    return ChurnFit(term=term, model=chosen, params=params, candidates=candidates, per_term=per_term, annual=annual,
+                    customers=customers, churns=churns, periods=periods,
+                    degenerate=getattr(fitted, "degenerate_", None), notes=notes + list(getattr(fitted, "notes_", [])),
+                    hazards=hazards)
+
+
+def churn_estimate(tenures: Tenures | None, term: int, base_annual: float, what: str = "customers",
+                   cohorts=None) -> tuple[Estimate, Estimate | None, ChurnFit | None]:
+    """``annual_churn`` and ``churn_concentration`` of one segment (the base's churn with the reason
+    when the data are too few).
+
+    A non-degenerate sBG is given to the engine as it is: ``churn_concentration`` = α + β and
+    ``annual_churn`` from the mean α/(α + β), so that each account draws its own per-term churn
+    from Beta(α, β) (Beta(α, β + k) after k renewals) and the cohort's retention rises with tenure
+    as fitted. Any other model becomes one constant per-term probability with the same expected
+    churn over the history (:func:`equivalent_probability`), and no concentration.
+    """
+    if cohorts is None:
+        n, churns = len(tenures), int(np.sum(tenures.churned))
+        if n < MIN_CUSTOMERS or churns < MIN_CHURNS:
+            return from_base(base_annual, f"{n} {what} with {churns} churn{'s' if churns != 1 else ''}: too few to "
+                                          "fit churn"), None, None
+    fit = fit_churn(tenures, term, cohorts=cohorts)
+    annual, concentration = fit.annual, None
+    if fit.heterogeneous:
+        alpha, beta = fit.params["alpha_"], fit.params["beta_"]
+        annual = 1.0 - (1.0 - alpha / (alpha + beta)) ** (12.0 / term)
+        concentration = Estimate(alpha + beta, f"fitted: sBG α + β = {alpha + beta:.4g}; each account's per-term "
+                                               "churn at reference health is drawn from Beta(α, β) when new and "
+                                               "Beta(α, β + k) after k renewals",
+                                 details={"alpha": alpha, "beta": beta})
+    details = {"model": fit.model, "params": fit.params, "candidates": fit.candidates, "per_term": fit.per_term,
+               "term_months": fit.term, "customers": fit.customers, "churns": fit.churns, "periods": fit.periods,
+               "equivalent_constant_annual_churn": fit.annual, "direct_annual_churn": annual, "notes": fit.notes}
+    return Estimate(annual, fit.sentence(), details=details), concentration, fit
+
+
+# ------------------------------------------------------------------------------------------ MRR
+
+
+def fit_mrr(amounts: np.ndarray, base_median: float, base_sigma: float) -> tuple[Estimate, Estimate]:
+    """``mrr_median`` and ``mrr_sigma``: log-normal maximum likelihood on first monthly amounts.
+
+    μ̂ = mean of log amounts, σ̂ = their standard deviation (divisor n, the MLE); the median is
+    e^μ̂ with standard error σ̂/√n on the log scale. Amounts of 0 are left out (not a payment).
+    """
+    x = np.asarray(amounts, float)
+    x = x[np.isfinite(x) & (x > 0)]
+    if len(x) < 2:
+        reason = f"{len(x)} positive first amount{'s' if len(x) != 1 else ''}: too few for a log-normal fit"
+        return from_base(base_median, reason), from_base(base_sigma, reason)
+    logs = np.log(x)
+    mu, sigma = float(logs.mean()), float(logs.std())
+    se = sigma / math.sqrt(len(x))
+    details = {"customers": len(x), "log_mean": mu, "log_mean_se": se, "log_sd": sigma}
+    median = Estimate(math.exp(mu), f"fitted: log-normal MLE of the first monthly amount of {len(x)} customers "
+                                    f"(median {math.exp(mu):,.4g}, standard error of the log-median {se:.3g})",
+                      details=details)
+    spread = Estimate(sigma, f"fitted: log-normal MLE, standard deviation of the log first amounts of {len(x)} "
+                             "customers", details=details)
+    return median, spread
+
+
+# ------------------------------------------------------------------------------------------ MRR movements
+
+
+@dataclass
+class Movements:
+    """The MRR changes of one segment's paying customers and their exposure (all replications pooled).
+
+    Fractions are of the MRR before the change. ``at_renewal``: the change falls on a renewal date
+    (a whole number of terms after the start or the return); only for terms of 2+ months.
+    """
+
+    rises: np.ndarray
+    falls: np.ndarray
+    rises_at_renewal: np.ndarray
+    falls_at_renewal: np.ndarray
+    account_years: float
+    replications: int
+
+
+def movements(records: Records, code: int, term: int, account_years: float) -> Movements:
+    """The expansion and contraction events of segment ``code`` (see :class:`Movements`).
+
+    ``account_years``: paying account-years of the segment (month-end customers of
+    :func:`csim.metrics.monthly` summed, divided by 12).
+    """
+    ev = records.events
+    mine = ev["segment"] == code
+    frame = pd.DataFrame({"replication": ev["replication"][mine], "account": ev["account"][mine],
+                          "time": ev["time"][mine], "kind": ev["kind"][mine],
+                          "before": ev["mrr_before"][mine].astype(float), "after": ev["mrr_after"][mine].astype(float)})
+    changes = frame[frame["kind"].isin([_EXPANSION, _CONTRACTION])].sort_values("time", kind="stable")
+    anchors = frame[frame["kind"].isin([_START, _REACTIVATION])][["replication", "account", "time"]]
+    anchors = anchors.rename(columns={"time": "anchor"}).sort_values("anchor", kind="stable")
+    reps = int(len(np.unique(records.accounts["replication"]))) or 1
+    if changes.empty:
+        empty = np.empty(0)
+        return Movements(empty, empty, empty, empty, account_years, reps)
+    # The renewal clock restarts at the first payment and at every return.
+    joined = pd.merge_asof(changes, anchors, left_on="time", right_on="anchor", by=["replication", "account"],
+                           direction="backward")
+    months = (joined["time"] - joined["anchor"]).to_numpy(float) / MONTH_DAYS
+    if term > 1:
+        k = np.round(months / term)
+        at_renewal = (k >= 1) & (np.abs(months - k * term) <= TOLERANCE_MONTHS)
+    else:
+        at_renewal = np.zeros(len(months), bool)
+    ratio = (joined["after"] / joined["before"]).to_numpy(float)
+    rise = ratio > 1
+    return Movements(rises=ratio[rise & ~at_renewal] - 1.0, falls=1.0 - ratio[~rise & ~at_renewal],
+                     rises_at_renewal=ratio[rise & at_renewal] - 1.0, falls_at_renewal=ratio[~rise & at_renewal],
+                     account_years=account_years, replications=reps)
+
+
+def price_uplift(moves: Movements, term: int, base_uplift: float) -> Estimate:
+    """``price_uplift``: the median rise of MRR on renewal dates (terms of 12+ months; the engine
+    reprices no shorter term). No rise on any of the renewals passed: 0."""
+    if term < 12:
+        return from_base(base_uplift, "the engine reprices only terms of 12 months or more")
+    n = len(moves.rises_at_renewal)
+    renewals = moves.account_years * 12.0 / term
+    if n >= MIN_SIZE_EVENTS:
+        value = float(np.median(moves.rises_at_renewal))
+        return Estimate(value, f"fitted: median MRR rise on {n} renewal dates", details={"events": n})
+    if renewals >= 10 and n == 0:
+        return Estimate(0.0, f"fitted: no MRR rise on renewal dates over about {renewals:.0f} renewals",
+                        details={"events": 0})
+    return from_base(base_uplift, f"{n} repricing{'s' if n != 1 else ''} on renewal dates: too few to fit")
+
+
+def expansion_estimates(moves: Movements, base_rate: float, base_size: float) -> tuple[Estimate, Estimate]:
+    """``expansion_rate`` (rises off renewal dates per paying account-year, the Poisson MLE) and
+    ``expansion_size`` (their mean fractional size; unbiased for the engine's log-normal, whose
+    mean is the size, so no correction)."""
+    n, years = len(moves.rises), moves.account_years
+    if years < 1.0:
+        return (from_base(base_rate, f"{years:.2g} paying account-years: too little exposure"),
+                from_base(base_size, f"{years:.2g} paying account-years: too little exposure"))
+    rate = Estimate(n / years, f"fitted: {n} MRR rises off renewal dates in {years:,.1f} paying account-years "
+                               "(Poisson MLE)", details={"events": n, "account_years": years})
+    if n < MIN_SIZE_EVENTS:
+        return rate, from_base(base_size, f"{n} expansion{'s' if n != 1 else ''}: too few for a mean size")
+    size = Estimate(float(np.mean(moves.rises)), f"fitted: mean fractional MRR rise of {n} expansions",
+                    details={"events": n})
+    return rate, size
+
+
+def contraction_estimates(moves: Movements, term: int, uplift: float, base_rate: float,
+                          base_size: float, renewals: float | None = None) -> tuple[Estimate, Estimate]:
+    """``contraction_rate`` and ``contraction_size`` from the MRR falls short of zero.
+
+    Monthly plans contract at once: rate = falls per paying account-year (Poisson MLE), size = their
+    mean fractional fall. A term contract contracts at its next renewal, where one or more
+    downgrade decisions of the term show as one fall of (1 + uplift)·(1 − size): the share φ of
+    the ``renewals`` passed (first subscriptions; default paying account-years × 12/term) with a
+    fall gives rate = −ln(1 − φ)·12/term (Poisson decisions in a term), size = 1 − ratio/(1 + uplift).
+    """
+    years = moves.account_years
+    if years < 1.0:
+        return (from_base(base_rate, f"{years:.2g} paying account-years: too little exposure"),
+                from_base(base_size, f"{years:.2g} paying account-years: too little exposure"))
+    at_renewal = 1.0 - moves.falls_at_renewal / (1.0 + uplift) if len(moves.falls_at_renewal) else np.empty(0)
+    sizes = np.clip(np.concatenate([moves.falls, at_renewal]), 0.0, 1.0)
+    n = len(sizes)
+    if term > 1:
+        renewals = years * 12.0 / term if renewals is None else renewals
+        share = min(len(moves.falls_at_renewal) / renewals, 0.99) if renewals > 0 else 0.0
+        value = -math.log1p(-share) * 12.0 / term + len(moves.falls) / years
+        rate = Estimate(value, f"fitted: {len(moves.falls_at_renewal)} downgrades on about {renewals:,.0f} renewal "
+                               f"dates (share {share:.3g}; rate −ln(1 − share)·12/{term}) and {len(moves.falls)} "
+                               f"falls between them, in {years:,.1f} paying account-years",
+                        details={"events": n, "account_years": years, "renewals": renewals})
+    else:
+        rate = Estimate(n / years, f"fitted: {n} MRR falls short of zero in {years:,.1f} paying account-years "
+                                   "(Poisson MLE)", details={"events": n, "account_years": years})
+    if n < MIN_SIZE_EVENTS:
+        return rate, from_base(base_size, f"{n} contraction{'s' if n != 1 else ''}: too few for a mean size")
+    return rate, Estimate(float(np.mean(sizes)), f"fitted: mean fractional MRR fall of {n} contractions"
+                                                 + (" (renewal falls net of the price uplift)" if term > 1 else ""),
+                          details={"events": n})
+
+
+# ------------------------------------------------------------------------------------------ new customers
+
+
+@dataclass
+class Trend:
+    """Expected new customers per month by segment at month 0 of the history, and the growth rate.
+
+    ``intercepts[segment]``: new customers per month at month 0 (per replication); ``slope``:
+    growth per month on the log scale, fitted (``fitted``) or given; ``se``: its standard error.
+    """
+
+    intercepts: dict[str, float]
+    slope: float
+    se: float
+    fitted: bool
+    totals: dict[str, float]
+    months: int
+
+
+def new_customer_trend(counts: pd.DataFrame, slope: float | None = None) -> Trend:
+    """Poisson log-linear trend of monthly new customers (statsmodels GLM).
+
+    ``counts``: rows (segment, replication, month, new_customers). Model: new customers of segment
+    s in month m ~ Poisson(exp(a_s + b·m)), one growth b shared by the segments (the engine has
+    one ``lead_growth_annual``). With ``slope`` given, b is held at it and only the a_s are fitted.
+    ``totals``: new customers per replication by segment.
+    """
+    import statsmodels.api as sm
+
+    segments = sorted(counts["segment"].unique())
+    reps = max(1, counts["replication"].nunique())
+    design = pd.get_dummies(counts["segment"]).reindex(columns=segments, fill_value=False).to_numpy(float)
+    month = counts["month"].to_numpy(float)
+    y = counts["new_customers"].to_numpy(float)
+    totals = {s: float(y[counts["segment"].to_numpy() == s].sum()) / reps for s in segments}
+    months = int(month.max()) + 1 if len(month) else 0
+    # A segment without new customers has intercept −∞; it enters with zero new customers.
+    present = [i for i, s in enumerate(segments) if totals[s] > 0]
+    if not present:
+        return Trend({s: 0.0 for s in segments}, slope or 0.0, float("nan"), False, totals, months)
+    rows = design[:, present].sum(axis=1) > 0
+    X, y, month = design[rows][:, present], y[rows], month[rows]
+    if slope is None:
+        result = sm.GLM(y, np.column_stack([X, month]), family=sm.families.Poisson()).fit()
+        a, b, se = result.params[:-1], float(result.params[-1]), float(result.bse[-1])
+    else:
+        result = sm.GLM(y, X, family=sm.families.Poisson(), offset=slope * month).fit()
+        a, b, se = result.params, float(slope), float("nan")
+    intercepts = {s: 0.0 for s in segments}
+    for j, i in enumerate(present):
+        intercepts[segments[i]] = float(math.exp(a[j]))
+    return Trend(intercepts, b, se, slope is None, totals, months)
+
+
+# ------------------------------------------------------------------------------------------ reactivation
+
+
+def reactivation_data(records: Records) -> tuple[np.ndarray, np.ndarray]:
+    """Days from the first churn to the return of the customers who came back, and days from the
+    first churn to the end of the history of those who did not (censored)."""
+    acc, ev = records.accounts, records.events
+    churned = acc["churned"].astype(bool)
+    keys = pd.DataFrame({"replication": acc["replication"][churned], "account": acc["account"][churned],
+                         "churn": acc["end"][churned]})
+    back = ev["kind"] == _REACTIVATION
+    returns = pd.DataFrame({"replication": ev["replication"][back], "account": ev["account"][back],
+                            "back": ev["time"][back]})
+    merged = keys.merge(returns, on=["replication", "account"], how="left")
+    merged = merged[merged["back"].isna() | (merged["back"] > merged["churn"])]
+    first = merged.groupby(["replication", "account"], sort=False).agg(churn=("churn", "first"), back=("back", "min"))
+    returned = first["back"].notna().to_numpy()
+    waits = (first["back"] - first["churn"]).to_numpy(float)[returned]
+    censored = (records.horizon_days - first["churn"]).to_numpy(float)[~returned]
+    return waits, censored
+
+
+def fit_reactivation(waits: np.ndarray, censored: np.ndarray, base_prob: tuple[float, float],
+                     base_days: float) -> tuple[Estimate, Estimate, Estimate]:
+    """``prob_voluntary``, ``prob_involuntary`` and ``mean_days`` of reactivation.
+
+    Mixture ("cure") model fitted by maximum likelihood: a churned customer comes back with
+    probability p, after an exponential wait of mean μ days; one who has not come back by the end of
+    the history contributes 1 − p + p·e^(−w/μ), w its days since the churn. A ledger does not say
+    whether a churn was voluntary, so both probabilities get p. Needs 10 churns, and 3 returns for μ.
+    """
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    n_back, n_churn = len(waits), len(waits) + len(censored)
+    if n_churn < 10:
+        reason = f"{n_churn} churned customer{'s' if n_churn != 1 else ''}: too few to fit reactivation"
+        return from_base(base_prob[0], reason), from_base(base_prob[1], reason), from_base(base_days, reason)
+    if n_back == 0:
+        p, mean_days = 0.0, None
+    else:
+        def negative_loglik(theta):
+            p, lam = expit(theta[0]), math.exp(-theta[1])
+            # log(1 − p + p·e^(−λw)) = log1p(−p·(1 − e^(−λw))), without cancellation.
+            stay = np.log1p(p * np.expm1(-lam * censored)) if len(censored) else 0.0
+            return -(n_back * math.log(p) + np.sum(math.log(lam) - lam * waits) + np.sum(stay))
+
+        start = np.array([math.log(n_back / max(n_churn - n_back, 0.5)), math.log(max(float(np.mean(waits)), 1.0))])
+        result = minimize(negative_loglik, start, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10})
+        p, mean_days = float(expit(result.x[0])), float(math.exp(result.x[1]))
+    details = {"churned": n_churn, "returned": n_back}
+    text = (f"fitted: mixture model, {n_back} of {n_churn} churned customers came back (share p = {p:.3g} allowing for "
+            "those not yet back); a ledger does not tell voluntary from involuntary churn, so both get p")
+    prob = Estimate(p, text, details=details)
+    if mean_days is None or n_back < 3:
+        days = from_base(base_days, f"{n_back} return{'s' if n_back != 1 else ''}: too few for the mean wait")
+    else:
+        days = Estimate(mean_days, f"fitted: mixture model, mean exponential wait of the {n_back} returns allowing "
+                                   "for those not yet back", details=details)
+    return prob, Estimate(p, text, details=details), days

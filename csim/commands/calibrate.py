@@ -1,0 +1,193 @@
+"""``csim calibrate``: a scenario fitted to a company's own history (ledger, customer table or cohorts)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from csim.commands.ledger import add_ledger_options
+
+DESCRIPTION = """\
+Fit a scenario to a company's history and check it by simulating that history again.
+
+Inputs (give one):
+  LEDGER                            subscription ledger (billing export, CSV or Parquet): customer_id,
+                                    start_date, end_date, monthly_amount; optional subscription_id,
+                                    segment, plan, channel, currency (rename with --columns)
+  TABLE --duration COL --event COL  customer table: tenure and churn flag (1 = churned, 0 = active);
+                                    only churn (and MRR with --mrr) is fitted
+  --survivors N0,N1,...             survivor counts of one cohort (repeat for several), or
+  --cohorts FILE                    a survivor table, one row per cohort: churn of one segment only
+
+From a ledger, per segment: term, churn (contract-renewal or monthly hazard model), MRR,
+price uplift, expansion, contraction and new customers; reactivation and the book at the as-of
+date. What the input cannot tell (conversion, health, CS touches, effect sizes, costs) is kept
+from --base as an assumption. Each written value says where it came from. The churn,
+expansion, contraction and lead values are then adjusted by simulating the history with the
+base's world and strategy, and the history is simulated once more and compared with the
+observed one (the self-check; figures outside their 95 % simulation interval are flagged).
+
+Writes FILE.toml (a complete scenario for csim run) and FILE.calibration.json next to it, and
+from a ledger FILE.book.csv, the customers paying at the as-of date (the scenario's initial book)."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("calibrate", help="fit a scenario to a company's ledger, customer table or cohorts",
+                              description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("input", nargs="?", metavar="INPUT",
+                   help="ledger or customer table (CSV or Parquet); omit with --survivors or --cohorts")
+    p.add_argument("--out", required=True, metavar="FILE.toml",
+                   help="the calibrated scenario to write (.toml); FILE.calibration.json (and from a ledger "
+                        "FILE.book.csv) are written next to it")
+    p.add_argument("--base", default="scenarios/baseline.toml", metavar="SCENARIO",
+                   help="scenario whose world and strategy supply what the input cannot tell "
+                        "(default scenarios/baseline.toml)")
+    p.add_argument("--check-reps", type=int, default=10, metavar="N",
+                   help="replications of each simulation of the history, for the adjustment and the self-check "
+                        "(default 10; 0 = neither)")
+    p.add_argument("--seed", type=int, default=None, metavar="S",
+                   help="root seed of those simulations (default the base's seed)")
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="also write check.csv and report.md into this folder (replaced whole)")
+    add_ledger_options(p.add_argument_group("ledger"))
+    t = p.add_argument_group("customer table")
+    t.add_argument("--duration", metavar="COL", help="tenure column (months unless --unit days), numbers ≥ 0")
+    t.add_argument("--event", metavar="COL", help="churn column: 1 churned, 0 still active (or true/false)")
+    t.add_argument("--mrr", metavar="COL", help="monthly amount column (fits the MRR of new customers)")
+    t.add_argument("--unit", choices=["months", "days"], default=None,
+                   help="unit of the tenure column (default months)")
+    t.add_argument("--segment", metavar="COL|NAME",
+                   help="customer table: the segment column; cohorts: the base segment the counts belong to "
+                        "(default: the base's only segment)")
+    c = p.add_argument_group("cohorts")
+    c.add_argument("--survivors", action="append", default=[], metavar="N0,N1,...",
+                   help="customers active at periods 0,1,2,... of one cohort (repeat for several)")
+    c.add_argument("--cohorts", default=None, metavar="FILE",
+                   help="survivor table: one row per cohort, counts for periods 0, 1, 2, ...")
+    c.add_argument("--period-months", type=int, default=None, metavar="N",
+                   help="months one period of the counts lasts, the contract term (default 12)")
+    p.set_defaults(handler=calibrate_command)
+
+
+#: Options that belong to one kind of input (attribute, flag).
+_LEDGER = (("as_of", "--as-of"), ("columns", "--columns"), ("skip_bad_rows", "--skip-bad-rows"))
+_TABLE = (("duration", "--duration"), ("event", "--event"), ("mrr", "--mrr"), ("unit", "--unit"))
+_COHORTS = (("period_months", "--period-months"),)
+
+
+def _route(args) -> str:
+    """Which input was given; InputError for options that do not belong to it."""
+    from csim.errors import InputError
+
+    def refuse(options, kind):
+        for attr, flag in options:
+            if getattr(args, attr):
+                raise InputError(flag, None, f"applies to a {kind}, not to this input")
+
+    if args.survivors or args.cohorts:
+        if args.input:
+            raise InputError(args.input, None, "give either INPUT or --survivors/--cohorts, not both")
+        if args.survivors and args.cohorts:
+            raise InputError("--cohorts", None, "give either --survivors or --cohorts, not both")
+        refuse(_LEDGER, "ledger")
+        refuse(_TABLE, "customer table")
+        return "cohorts"
+    if not args.input:
+        raise InputError("csim calibrate", None, "give INPUT (a ledger or customer table), --survivors or --cohorts")
+    refuse(_COHORTS, "survivor count")
+    if args.duration or args.event:
+        if not (args.duration and args.event):
+            raise InputError(args.input, "--event" if args.duration else "--duration", "missing: give both "
+                                                                                     "--duration and --event")
+        refuse(_LEDGER, "ledger")
+        return "table"
+    refuse((("mrr", "--mrr"), ("unit", "--unit"), ("segment", "--segment")), "customer table")
+    return "ledger"
+
+
+def _check_options(args, route: str):
+    """Every option checked before any data is read; returns the loaded base scenario."""
+    from csim.errors import InputError
+    from csim.io import check_output_dir
+    from csim.scenario import load_scenario
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".toml" or not out.stem:
+        raise InputError("--out", None, f"must be a scenario file name ending in .toml, got {args.out!r}")
+    if out.is_dir():
+        raise InputError(out, "--out", "is a folder; give a file name ending in .toml")
+    base_path = Path(args.base)
+    if out.resolve() == base_path.resolve():
+        raise InputError(out, "--out", f"is the base scenario {args.base}; write the calibration to another file")
+    for given in (args.input, args.cohorts):
+        if given and out.resolve() == Path(given).resolve():
+            raise InputError(out, "--out", "is the input file; give another name")
+    if not 0 <= args.check_reps <= 1000:
+        raise InputError("--check-reps", None, f"must be 0 to 1000, got {args.check_reps}")
+    if args.seed is not None and args.seed < 0:
+        raise InputError("--seed", None, f"must be ≥ 0, got {args.seed}")
+    if args.period_months is not None and not 1 <= args.period_months <= 60:
+        raise InputError("--period-months", None, f"must be 1 to 60 months (a contract term), got {args.period_months}")
+    if args.report is not None:
+        check_output_dir(args.report, "--report", inputs=[args.input, args.cohorts, args.base])
+    base = load_scenario(base_path)
+    if route == "cohorts":
+        names = [s.name for s in base.segments]
+        if args.segment is None and len(names) > 1:
+            raise InputError("--segment", None,
+                             f"name the base segment the cohorts belong to (one of {', '.join(names)})")
+        if args.segment is not None and args.segment not in names:
+            raise InputError("--segment", args.segment,
+                             f"not a segment of {args.base} (its segments: {', '.join(names)})")
+    return base
+
+
+def calibrate_command(args: argparse.Namespace) -> int:
+    from csim.calibrate import calibrate, read_cohorts, read_customer_table, read_ledger_input
+    from csim.calibrate.check import format_check
+    from csim.calibrate.inputs import parse_as_of
+    from csim.calibrate.report import console, header, report_markdown
+    from csim.calibrate.scenario_file import render
+    from csim.calibrate.calibration import COMMENTED_TABLES, book_file
+    from csim.io import atomic_write_csv, atomic_write_text, staged_output
+    from csim.provenance import write_json
+    from csim.scenario import load_scenario
+    from csim.scenario.load import validate_scenario
+
+    route = _route(args)
+    base = _check_options(args, route)
+    if route == "ledger":
+        observed = read_ledger_input(args.input, args.columns, parse_as_of(args.as_of), args.skip_bad_rows)
+    elif route == "table":
+        observed = read_customer_table(args.input, args.duration, args.event, args.segment, args.mrr,
+                                       args.unit or "months")
+    else:
+        observed = read_cohorts(args.survivors, args.cohorts, args.period_months or 12,
+                                args.segment or base.segments[0].name)
+    out = Path(args.out)
+    calibration = calibrate(observed, base, args.base, out.stem, check_reps=args.check_reps, seed=args.seed)
+    validate_scenario(calibration.data, out)  # a calibrated scenario that does not validate is a bug: say where
+    default = f"from base: assumption (not in {observed.not_in})"
+    text = render(calibration.data, calibration.sources, header(calibration, out.stem), default, COMMENTED_TABLES)
+    if args.report is not None:
+        with staged_output(args.report) as staging:
+            if calibration.check is not None:
+                atomic_write_csv(calibration.check, staging / "check.csv")
+            atomic_write_text(staging / "report.md", report_markdown(calibration, str(out)))
+    write_json(out.with_name(out.stem + ".calibration.json"), calibration.to_json())
+    if calibration.book is not None:
+        atomic_write_csv(calibration.book, out.with_name(book_file(out.stem)))
+    atomic_write_text(out, text)
+    load_scenario(out)  # the file as written loads (comments and all)
+    for line in console(calibration):
+        print(line)
+    if calibration.check is not None:
+        print(f"self-check: the history simulated {calibration.check_reps} times from the calibrated scenario")
+        for line in format_check(calibration.check):
+            print("  " + line)
+    book = f", {book_file(out.stem)}" if calibration.book is not None else ""
+    print(f"wrote {out}{book} and {out.with_name(out.stem + '.calibration.json').name}"
+          + (f"; report in {args.report}" if args.report else ""))
+    sys.stdout.flush()
+    return 0
