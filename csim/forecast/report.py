@@ -342,6 +342,9 @@ def markdown_report(result: dict, figures: list[str]) -> str:
         n = len(inp["cohorts"])
         lines += [f"Input: {n} cohort{'s' if n != 1 else ''} of survivor counts per period"
                   + (f" from `{inp['source']}`." if inp.get("source") else "."), ""]
+    short = _in_short(result, unit)
+    if short:
+        lines += ["## In short", "", short, ""]
     if result.get("notes"):
         lines += ["Notes:", ""] + [f"- {note}" for note in result["notes"]] + [""]
     km = result.get("kaplan_meier")
@@ -490,6 +493,40 @@ def _competing_section(cr: dict, unit: str) -> list[str]:
     if cr.get("notes"):
         lines += [f"- {note}" for note in cr["notes"]] + [""]
     return lines
+
+
+def _in_short(result: dict, unit: str) -> str:
+    """The answer first: retention so far, the projection of the model to use, the strongest driver."""
+    words = []
+    km = result.get("kaplan_meier")
+    if km and km.get("at"):
+        parts = [f"{_share(r['survival'])} by {r['t']:g} {unit} ({_interval(r.get('lower'), r.get('upper'), _share)})"
+                 for r in km["at"] if _finite(r.get("survival"))]
+        if parts:
+            words.append("Of the customers observed, " + ", ".join(parts) + " were still active (Kaplan–Meier, 95 % "
+                         "intervals).")
+    use = (result.get("model_choice") or {}).get("use_for_projection")
+    proj = (result.get("projections") or {}).get("survival", {})
+    if use and proj.get(use["model"]):
+        last = proj[use["model"]][-1]
+        band = (f" (95 % band {_interval(last.get('lower'), last.get('upper'), _share)})"
+                if _finite(last.get("lower")) else " (no band: the fit is degenerate)")
+        spread = use.get("projection_spread") or {}
+        disagree = (f"; the models fitted range from {_share(spread['lowest'])} to {_share(spread['highest'])} there, "
+                    "so the choice of model matters" if _finite(spread.get("lowest")) and _finite(spread.get("highest"))
+                    and spread["highest"] - spread["lowest"] > 0.05 else "")
+        words.append(f"Projected with {_model_name(use['model'])} (chosen by {use['by']}), {_share(last['survival'])} "
+                     f"of a new cohort is still active at {last['t']:g} {unit}{band}{disagree}.")
+    cox = result.get("cox")
+    if cox and cox.get("coefficients"):
+        name, row = min(((k, v) for k, v in cox["coefficients"].items() if _finite(v.get("log10_p"))),
+                        key=lambda kv: kv[1]["log10_p"], default=(None, None))
+        if name is not None:
+            words.append(f"The strongest driver is `{name}` (hazard ratio {sig(row['hazard_ratio'])}, 95 % interval "
+                         f"{_interval(row.get('hr_lower_95'), row.get('hr_upper_95'))})"
+                         + (", but proportional hazards are rejected, so read it as an average over tenure."
+                            if (result.get("ph_test") or {}).get("rejected") else "."))
+    return " ".join(words)
 
 
 def _recommendation(use: dict, result: dict, unit: str) -> list[str]:
