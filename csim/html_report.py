@@ -21,7 +21,8 @@ __all__ = ["render_html_report", "write_html_report"]
 
 _IMG = re.compile(r'<img src="([^"]+)"')
 #: Files shown, when present, as collapsible sections below the report: what the results rest on.
-ATTACHMENTS = (("scenario.json", "The scenario as run"), ("sweep.json", "The sweep as defined"))
+ATTACHMENTS = (("scenario.json", "The scenario as run"), ("sweep.json", "The sweep as defined"),
+               ("scenario.toml", "The calibrated scenario as written"))
 
 
 def _embed(html: str, folder: Path) -> str:

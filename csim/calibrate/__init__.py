@@ -9,12 +9,15 @@ Modules, one job each:
 * :mod:`csim.calibrate.calibration` — the steps in order (:func:`calibrate`);
 * :mod:`csim.calibrate.check` — the self-check against the observed history;
 * :mod:`csim.calibrate.scenario_file` — the scenario TOML with a source comment per value;
-* :mod:`csim.calibrate.report` — the console summary, the file header and report.md.
+* :mod:`csim.calibrate.report` — the console summary, the file header and report.md;
+* :mod:`csim.calibrate.write` — the files a calibration writes (:func:`write_calibration`).
 
 See ``docs/calibration.md``.
 """
 
 from csim.calibrate.calibration import Calibration, calibrate
 from csim.calibrate.inputs import Observed, read_cohorts, read_customer_table, read_ledger_input
+from csim.calibrate.write import write_calibration
 
-__all__ = ["Calibration", "Observed", "calibrate", "read_cohorts", "read_customer_table", "read_ledger_input"]
+__all__ = ["Calibration", "Observed", "calibrate", "read_cohorts", "read_customer_table", "read_ledger_input",
+           "write_calibration"]

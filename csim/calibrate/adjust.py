@@ -9,7 +9,8 @@ simulated from the calibrated parameters with the base's world and strategy (``-
 replications, the same seed every time: common random numbers), measured exactly as the observed
 history is (:mod:`csim.calibrate.measure`), and the parameters are moved until the two agree:
 
-* churn, per segment: the per-term churn log-odds x is moved by Newton steps on
+* churn, per segment: the per-term churn log-odds x (of the mean α/(α + β) for a segment with an
+  sBG; its concentration α + β stays as fitted, docs/calibration.md §2.2) is moved by Newton steps on
   f(x) = log(E(x)/D), D the observed churns and E(x) the churns the simulated hazard by renewal
   decision expects among the observed customers at risk (a standardised ratio, so how customers
   are spread over tenure does not matter). The slope f'(x) is measured: the second simulation

@@ -9,20 +9,26 @@
    payments, the sales pipeline).
 3. The scenario as a complete mapping with a source per key (:func:`calibrate` returns it;
    :mod:`csim.calibrate.scenario_file` writes it), starting at the as-of date.
-4. With ``check_reps`` > 0, the self-check (:mod:`csim.calibrate.check`).
+4. With ``check_reps`` > 0, the self-check (:mod:`csim.calibrate.check`), and from a ledger read
+   with a holdout date the holdout check: the calibrated scenario run on from that date against
+   what the ledger shows after it.
+
+A history larger than :data:`SIMULATED_ACCOUNT_YEARS` allows is simulated at 1/k of the company's
+size (:func:`simulation_divisor`); counts and money are multiplied back by k.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from csim.calibrate.adjust import HistoryParams, Targets, adjust, ledger_targets, tenure_targets
-from csim.calibrate.fit import (MIN_TREND_CUSTOMERS, MIN_TREND_MONTHS, ChurnFit, Estimate, churn_estimate,
+from csim.calibrate.fit import (MIN_TREND_CUSTOMERS, MIN_TREND_MONTHS, MODEL_LABELS, ChurnFit, Estimate, churn_estimate,
                                 contraction_estimates, detect_term, expansion_estimates, fit_mrr, fit_reactivation,
                                 from_base, new_customer_trend, price_uplift, reactivation_data, to_periods)
 from csim.calibrate.inputs import Observed
@@ -82,6 +88,10 @@ class Calibration:
     notes: list[str] = field(default_factory=list)
     #: The book at the as-of date (ledger only), the rows of ``initial_book.file``.
     book: pd.DataFrame | None = None
+    #: Each simulated history was 1/divisor of the company's size (:func:`simulation_divisor`).
+    divisor: int = 1
+    #: Wall-clock seconds of each step, and the size of the simulations (the JSON's "timings").
+    timings: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         """The calibration as a JSON-ready mapping (the ``.calibration.json`` side file)."""
@@ -94,9 +104,11 @@ class Calibration:
                                   "estimates": {k: est(e) for k, e in r.estimates.items()}}
                          for r in self.segments},
             "estimates": {".".join(map(str, k)): est(e) for k, e in self.estimates.items()},
-            "adjustment": {"simulations": self.adjustment, "replications": self.check_reps, "seed": self.seed},
+            "adjustment": {"simulations": self.adjustment, "replications": self.check_reps, "seed": self.seed,
+                           "size_divisor": self.divisor},
             "check": None if self.check is None else self.check.to_dict(orient="records"),
             "notes": self.notes,
+            "timings": self.timings,
         }
 
 
@@ -293,13 +305,14 @@ def _segment_data(result: SegmentResult, base_data: dict, overrides: dict) -> di
 
 
 def _history_data(results: list[SegmentResult], observed: Observed, base: Scenario, base_data: dict,
-                  params: HistoryParams, estimates: dict, reps: int, seed: int) -> dict:
+                  params: HistoryParams, estimates: dict, reps: int, seed: int, k: int = 1) -> dict:
     """The history scenario: the calibrated world over the input's history (see :mod:`csim.calibrate.check`).
 
     A ledger: from its first month, no initial book, marketing leads and growth of ``params``. A
     customer table or cohorts: every customer at tenure 0 at day 0 (an initial book with
     ``max_tenure_months`` = 0), no leads and no referrals, for the longest tenure observed plus a
-    month (so that a renewal on the last observed date is inside the run).
+    month (so that a renewal on the last observed date is inside the run). ``k``: the company at
+    1/k of its size (leads or book and the CS team divided by k; :func:`simulation_divisor`).
     """
     data = copy.deepcopy(base_data)
     mapping: dict[str, list[str]] = {}
@@ -322,7 +335,7 @@ def _history_data(results: list[SegmentResult], observed: Observed, base: Scenar
         shares = _shares(params.leads)
         for s in segments:
             s["lead_share"] = shares[s["name"]]
-        data["acquisition"]["leads_per_month"] = sum(params.leads.values())
+        data["acquisition"]["leads_per_month"] = sum(params.leads.values()) / k
         data["acquisition"]["lead_growth_annual"] = min(max(math.expm1(12.0 * params.slope), -0.99), 10.0)
         data["initial_book"] = {"customers": 0, "max_tenure_months": 0.0}
         data["horizon_months"] = observed.records.horizon_months
@@ -337,17 +350,59 @@ def _history_data(results: list[SegmentResult], observed: Observed, base: Scenar
             s["lead_share"] = shares[s["name"]]
             s["referral_rate"] = 0.0
         data["acquisition"]["leads_per_month"] = 0.0
-        data["initial_book"] = {"customers": int(sum(sizes.values())), "max_tenure_months": 0.0}
+        data["initial_book"] = {"customers": max(1, round(sum(sizes.values()) / k)), "max_tenure_months": 0.0}
         top = max(float(np.max(t.months)) for t in observed.tenures.values())
         data["horizon_months"] = int(math.ceil(top)) + 1
     notes: list[str] = []
     _remap_segments(data, mapping, notes)
+    _scale_team(data, k)
     return data
 
 
 #: Expected accounts (over all replications) below which a history is simulated in this process:
 #: starting worker processes would take longer than the simulation.
-SERIAL_ACCOUNTS = 20_000
+SERIAL_ACCOUNTS = 2_000
+#: Paying account-years one simulation of the history may hold, replications together. The engine
+#: runs about 5,000 account-years a second on one core (docs/benchmarks.md), so this keeps each
+#: simulation to seconds; a larger history is simulated at 1/k of its size (:func:`simulation_divisor`).
+SIMULATED_ACCOUNT_YEARS = 60_000
+
+
+def history_account_years(observed: Observed) -> float:
+    """Paying account-years of the observed history: from a ledger, each customer's months from its
+    first payment to its first churn or the as-of date; from a table or cohorts, the observed
+    tenures (the simulated history follows each customer somewhat longer, to the longest tenure)."""
+    if observed.route == "ledger":
+        acc = observed.records.accounts
+        return float(np.sum(acc["end"] - acc["start"])) / (12.0 * MONTH_DAYS)
+    return sum(float(np.sum(t.months)) for t in observed.tenures.values()) / 12.0
+
+
+def simulation_divisor(observed: Observed, reps: int) -> int:
+    """k such that ``reps`` histories at 1/k of the company's size hold at most
+    :data:`SIMULATED_ACCOUNT_YEARS` paying account-years (1 for all but large histories)."""
+    return max(1, math.ceil(reps * history_account_years(observed) / SIMULATED_ACCOUNT_YEARS))
+
+
+def _scale_team(data: dict, k: int) -> None:
+    """The CS team of a company 1/``k`` the size (in place): CSMs ÷ k, at least one, with the hours
+    a week set so that the team's hours are exactly ÷ k (coverage rules follow the book by themselves)."""
+    team = data.get("cs_team", {})
+    headcount = int(team.get("headcount", 0))
+    if k == 1 or headcount == 0:
+        return
+    smaller = max(1, round(headcount / k))
+    team["hours_per_week"] = float(team.get("hours_per_week", 30.0)) * headcount / k / smaller
+    team["headcount"] = smaller
+
+
+def _book_sample(book: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Every k-th account of the book sorted by segment and MRR: a 1/k sample with each segment's
+    customers and MRR in proportion to within one account."""
+    if k == 1:
+        return book
+    ordered = book.sort_values(["segment", "mrr"], kind="stable").reset_index(drop=True)
+    return ordered.iloc[k // 2::k].reset_index(drop=True)
 
 
 def _simulate(data: dict, reps: int, seed: int, source: str) -> Records:
@@ -373,10 +428,21 @@ def calibrate(observed: Observed, base: Scenario, base_path: str, name: str, che
               seed: int | None = None) -> Calibration:
     """Calibrate ``base`` to ``observed`` (see the module doc); ``name``: the scenario's name.
 
-    ``check_reps``: replications of each simulation of the history (adjustment and self-check);
-    0 skips both. ``seed``: root seed of those simulations (default the base's).
+    ``check_reps``: replications of each simulation of the history (adjustment and self-check, and
+    the holdout check of a ledger read with a holdout date); 0 skips them all. ``seed``: root seed
+    of those simulations (default the base's). Writes nothing (:func:`write_calibration` does).
     """
+    clock = time.perf_counter()
+    timings: dict = {}
+
+    def lap(phase: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[f"{phase}_seconds"] = round(now - clock, 3)
+        clock = now
+
     seed = base.seed if seed is None else int(seed)
+    k = simulation_divisor(observed, check_reps) if check_reps > 0 else 1
     base_data = base.model_dump(mode="json", exclude_none=True)
     notes: list[str] = []
     results = _segment_estimates(observed, base)
@@ -406,6 +472,7 @@ def calibrate(observed: Observed, base: Scenario, base_path: str, name: str, che
     params.leads = dict(leads)
     params.slope = trend.slope if trend is not None else 0.0
     direct = params.copy()
+    lap("direct_estimates")
 
     adjustment: list[dict] = []
     if check_reps > 0 and (params.logit or observed.route == "ledger"):
@@ -413,9 +480,11 @@ def calibrate(observed: Observed, base: Scenario, base_path: str, name: str, che
         observed_targets = ledger_targets(observed.records, terms) if ledger else Targets(tenures=observed.tenures)
 
         def run(p: HistoryParams) -> Targets:
-            data = _history_data(results, observed, base, base_data, p, estimates, check_reps, seed)
+            data = _history_data(results, observed, base, base_data, p, estimates, check_reps, seed, k)
             records = _observe(_simulate(data, check_reps, seed, f"history of {observed.source}"), observed)
-            return ledger_targets(records, terms) if ledger else tenure_targets(records)
+            targets = ledger_targets(records, terms) if ledger else tenure_targets(records)
+            targets.new = {s: v * k for s, v in targets.new.items()}  # new customers of the whole company
+            return targets
 
         # Failed payments not recovered churn an account whatever its churn log-odds: the part of the
         # observed churn the adjustment cannot move (per renewal decision, Poisson failures in a term).
@@ -425,6 +494,7 @@ def calibrate(observed: Observed, base: Scenario, base_path: str, name: str, che
                                     involuntary=involuntary,
                                     months=observed.records.horizon_months if ledger else 0)
         _record_adjustment(results, estimates, direct, params, observed, adjustment)
+        lap("adjustment")
     elif check_reps == 0:
         notes.append("not adjusted by simulation (--check-reps 0): the churn, expansion and contraction rates are the "
                      "direct estimates, which read the history as if every account sat at the base's reference health "
@@ -433,11 +503,22 @@ def calibrate(observed: Observed, base: Scenario, base_path: str, name: str, che
     data, sources = _scenario_data(results, observed, base, base_data, estimates, name, notes, book)
     check = None
     if check_reps > 0:
-        check = _self_check(results, observed, base, base_data, params, estimates, check_reps, seed)
+        check = _self_check(results, observed, base, base_data, params, estimates, check_reps, seed, k)
+        lap("self_check")
+        if observed.continuation is not None:
+            check = pd.concat([check, _holdout_check(data, observed, book, check_reps, seed, k)], ignore_index=True)
+            lap("holdout_check")
+        timings["simulation_size"] = {"replications": check_reps, "divisor": k,
+                                      "account_years": round(history_account_years(observed), 1),
+                                      "simulations": len(adjustment) + 1 + (observed.continuation is not None)}
+    if k > 1:
+        notes.append(f"the history was simulated at 1/{k} of the company's size ({check_reps} replications; leads "
+                     "or book and CS team divided by that, counts and money multiplied back): the check's intervals "
+                     "are those of that smaller company, wider than the company's own")
     notes += _approximations(results, observed)
     return Calibration(observed=observed, base_path=base_path, segments=results, estimates=estimates, data=data,
                        sources=sources, adjustment=adjustment, check=check, check_reps=check_reps, seed=seed,
-                       notes=notes, book=book)
+                       notes=notes, book=book, divisor=k, timings=timings)
 
 
 def _record_adjustment(results, estimates, direct: HistoryParams, params: HistoryParams, observed: Observed,
@@ -541,30 +622,69 @@ def _scenario_data(results, observed: Observed, base: Scenario, base_data: dict,
 
 
 def _self_check(results, observed: Observed, base: Scenario, base_data: dict, params: HistoryParams,
-                estimates: dict, reps: int, seed: int) -> pd.DataFrame:
+                estimates: dict, reps: int, seed: int, k: int = 1) -> pd.DataFrame:
     """Simulate the history from the calibrated parameters and compare (see :mod:`csim.calibrate.check`)."""
-    from csim.calibrate.check import check_table, ledger_figures, retention_figures, retention_points
+    from csim.calibrate.check import (check_table, ledger_figures, retention_figures, retention_points,
+                                      scale_figures, segment_retention)
 
-    data = _history_data(results, observed, base, base_data, params, estimates, reps, seed)
+    data = _history_data(results, observed, base, base_data, params, estimates, reps, seed, k)
     simulated = _observe(_simulate(data, reps, seed, f"history of {observed.source}"), observed)
+    by_segment = {name: retention_points(t.months) for name, t in observed.tenures.items()}
     if observed.route == "ledger":
         acc = observed.records.accounts
         points = retention_points((acc["end"] - acc["start"]) / MONTH_DAYS)
-        observed_figures = ledger_figures(observed.records, points)
-        simulated_figures = ledger_figures(simulated, points)
+        observed_figures = ledger_figures(observed.records, points, by_segment)
+        simulated_figures = ledger_figures(simulated, points, by_segment)
     else:
         months = np.concatenate([t.months for t in observed.tenures.values()])
         churned = np.concatenate([t.churned for t in observed.tenures.values()])
+        segment = np.concatenate([np.full(len(t), code) for code, t in enumerate(observed.tenures.values())])
         if observed.route == "cohorts":
             periods = max(len(c) for c in observed.cohorts) - 1
-            points = [k * observed.period_months for k in range(1, min(periods, 8) + 1)]
+            points = [j * observed.period_months for j in range(1, min(periods, 8) + 1)]
         else:
             points = retention_points(months)
-        observed_figures = retention_figures(months, churned, np.zeros(len(months), int), points)
+        zeros = np.zeros(len(months), int)
+        observed_figures = retention_figures(months, churned, zeros, points)
+        observed_figures.update(segment_retention(months, churned, zeros, segment, observed.segments, by_segment, [0]))
         acc = simulated.accounts
-        simulated_figures = retention_figures((acc["end"] - acc["start"]) / MONTH_DAYS, acc["churned"].astype(bool),
-                                              acc["replication"], points)
-    return check_table({k: float(v[0]) for k, v in observed_figures.items()}, simulated_figures)
+        tenure, gone = (acc["end"] - acc["start"]) / MONTH_DAYS, acc["churned"].astype(bool)
+        reps_seen = np.unique(acc["replication"])
+        # The simulated segments are the calibrated ones (cohorts: the base's, of which one is the input's).
+        codes = np.array([observed.segments.index(n) if n in observed.segments else -1 for n in simulated.segments])
+        simulated_figures = retention_figures(tenure, gone, acc["replication"], points, reps_seen)
+        simulated_figures.update(segment_retention(tenure, gone, acc["replication"], codes[acc["segment"]],
+                                                   observed.segments, by_segment, reps_seen))
+    return check_table({name: float(v[0]) for name, v in observed_figures.items()},
+                       scale_figures(simulated_figures, k), "history", 1.0 / k)
+
+
+def _holdout_check(data: dict, observed: Observed, book: pd.DataFrame, reps: int, seed: int, k: int) -> pd.DataFrame:
+    """The calibrated scenario run on from the holdout's first day against what the ledger shows after it.
+
+    ``data``: the calibrated scenario (its day 0 is the holdout's first day, the as-of date of the
+    fit); its book, the customers paying then, is given as accounts (1/k of them with ``k`` > 1,
+    :func:`_book_sample`, and leads and CS team divided by k); it runs ``reps`` replications for the
+    holdout's months. Each replication is exported and read back as a ledger up to the ledger's
+    last date and rebased to the holdout's first day, as the observed continuation was, and both
+    are measured by :func:`csim.calibrate.check.holdout_figures`.
+    """
+    from csim.calibrate.check import check_table, holdout_figures, rebase, scale_figures
+
+    months = observed.continuation.horizon_months
+    data = copy.deepcopy(data)
+    data.update(horizon_months=months, replications=reps, seed=seed, warmup_months=0)
+    sample = _book_sample(book, k)
+    data["initial_book"] = {"accounts": [{"segment": str(r.segment), "mrr": float(r.mrr),
+                                          "tenure_months": float(r.tenure_months)} for r in sample.itertuples()]}
+    data["acquisition"]["leads_per_month"] = data["acquisition"]["leads_per_month"] / k
+    _scale_team(data, k)
+    simulated = _simulate(data, reps, seed, f"holdout of {observed.source}")
+    view = ledger_view(simulated, observed.as_of, observed.end, observed.records.segments, observed.has_channel)
+    view = rebase(view, view.horizon_months - months)
+    observed_figures = holdout_figures(observed.continuation)
+    return check_table({name: float(v[0]) for name, v in observed_figures.items()},
+                       scale_figures(holdout_figures(view), k), "holdout", 1.0 / k)
 
 
 def _approximations(results, observed: Observed) -> list[str]:
@@ -572,22 +692,25 @@ def _approximations(results, observed: Observed) -> list[str]:
     notes = []
     for r in results:
         fit = r.churn
-        hazards = np.asarray(fit.hazards if fit is not None else [], float)
-        if fit is None or fit.heterogeneous or fit.model == "geometric" or fit.degenerate or len(hazards) < 2 \
-                or not np.all(np.isfinite(hazards)):
+        if fit is None or fit.degenerate:
             continue
-        third = max(1, len(hazards) // 3)
-        early, late, q = float(hazards[:third].mean()), float(hazards[-third:].mean()), fit.per_term
-        if max(abs(math.log(max(h, 1e-12) / q)) for h in (early, late)) < 0.1:
-            continue  # within 10 % of the constant at both ends: nothing worth saying
-        unit = "renewals" if fit.term > 1 else "months"
-        shown = ", ".join(f"{k.rstrip('_')} = {v:.3g}" for k, v in fit.params.items())
-        notes.append(f"segment {r.name}: the fitted churn ({fit.model}: {shown}) changes with tenure: "
-                     f"{early:.3g} per {unit[:-1]} over the first {third} {unit}, {late:.3g} over the last {third}; "
-                     "the "
-                     f"engine gives an account one churn probability per term apart from health ({q:.3g}, the same "
-                     f"expected churn over the history), {'less' if early > q else 'more'} churn than fitted early in "
-                     f"tenure and {'less' if late > q else 'more'} late")
+        best, engine = np.asarray(fit.hazards, float), np.asarray(fit.engine_hazards, float)
+        if len(best) < 2 or len(engine) != len(best) or not (np.all(np.isfinite(best)) and np.all(np.isfinite(engine))):
+            continue
+        third = max(1, len(best) // 3)
+        early, late = float(best[:third].mean()), float(best[-third:].mean())
+        e_early, e_late = float(engine[:third].mean()), float(engine[-third:].mean())
+        if max(abs(math.log(max(a, 1e-12) / max(b, 1e-12))) for a, b in ((early, e_early), (late, e_late))) < 0.1:
+            continue  # within 10 % of the data at both ends: nothing worth saying
+        unit = "renewal" if fit.term > 1 else "month"
+        shown = ", ".join(f"{k.rstrip('_')} = {v:.3g}" for k, v in fit.best_params.items())
+        written = ("an sBG (each account its own churn, churn_concentration)" if fit.heterogeneous
+                   else "one constant probability with the same expected churn over the history")
+        notes.append(f"segment {r.name}: the fitted churn ({MODEL_LABELS[fit.best]}: {shown}) is {early:.3g} per "
+                     f"{unit} over the first {third} {unit}s of tenure and {late:.3g} over the last {third}; the "
+                     f"written churn, {written}, gives a cohort {e_early:.3g} and {e_late:.3g} at reference health "
+                     "(before the adjustment for health); the engine has no churn that changes with tenure for one "
+                     "account")
     if observed.route == "ledger":
         notes.append("reactivation: a ledger does not tell voluntary from involuntary churn; both probabilities are "
                      "the fitted share")

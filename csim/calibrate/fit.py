@@ -10,10 +10,11 @@ rates **per account-year**, money in **currency per month**, reactivation delays
 Estimators (each stated where it is computed):
 
 * term: the contract length whose anniversaries the churn dates fall on (:func:`detect_term`);
-* churn: a contract-renewal model (sBG, BdW) on renewals survived for term contracts, a geometric
-  or per-period discrete-time hazard on months for monthly plans; an sBG goes to the engine as it is
-  (``churn_concentration`` = α + β), any other model as the constant per-term probability with the
-  same expected churn over the observed exposure (:func:`fit_churn`, :func:`churn_estimate`);
+* churn: a contract-renewal model (sBG, BdW) on renewals survived for term contracts; a geometric
+  model, an sBG on months or a per-month discrete-time hazard for monthly plans; an sBG goes to the
+  engine as it is (``churn_concentration`` = α + β), any other model as the constant per-term
+  probability with the same expected churn over the observed exposure (:func:`fit_churn`,
+  :func:`churn_estimate`);
 * MRR: log-normal maximum likelihood on each customer's first monthly amount (:func:`fit_mrr`);
 * expansion, contraction, price uplift: event counts per active account-year and mean fractional
   sizes of the ledger's MRR changes, renewal repricing told apart by its date (:func:`fit_movements`);
@@ -195,12 +196,24 @@ def equivalent_probability(survival, exposure: np.ndarray, weights: np.ndarray |
     return float(brentq(lambda q: np.sum(w * -np.expm1(n * np.log1p(-q))) - target, 1e-15, 1 - 1e-15, xtol=1e-14))
 
 
+#: Churn models the engine follows as they are: one probability per term for every account
+#: (geometric) or each account its own from an sBG (``churn_concentration``). The others describe
+#: churn that changes with tenure for one account, which the engine does not have.
+ENGINE_MODELS = ("geometric", "sbg")
+#: Churn models in words.
+MODEL_LABELS = {"sbg": "sBG", "bdw": "BdW", "geometric": "geometric", "discrete_hazard": "discrete-time hazard"}
+
+
 @dataclass
 class ChurnFit:
-    """The churn fit of one segment: candidates, the chosen model and its per-term equivalent.
+    """The churn fit of one segment: the candidates, the model that describes the data best and the
+    model written for the engine.
 
-    ``per_term``: the engine's constant probability of not renewing one term of ``term`` months
-    (:func:`equivalent_probability`); ``annual``: the same as ``annual_churn`` (1 − (1 − q)^(12/term)).
+    ``best``: the candidate chosen by AIC and backtest (:func:`fit_churn`); ``model`` and ``params``:
+    the model written, ``best`` itself when the engine can follow it (:data:`ENGINE_MODELS`), else
+    the better of those by the same rule. ``per_term``: the constant probability of not renewing one
+    term of ``term`` months with the same expected churn as ``best`` over the observed exposure
+    (:func:`equivalent_probability`); ``annual``: the same per year (1 − (1 − q)^(12/term)).
     """
 
     term: int
@@ -214,8 +227,18 @@ class ChurnFit:
     periods: int
     degenerate: str | None = None
     notes: list[str] = field(default_factory=list)
-    #: The chosen model's churn per decision at decisions 1, 2, …, ``periods``.
+    #: ``best``'s churn per decision (share of those at risk) at decisions 1, 2, …, ``periods``.
     hazards: list[float] = field(default_factory=list)
+    #: The model that describes the data best ("" = ``model``) and its parameters.
+    best: str = ""
+    best_params: dict = field(default_factory=dict)
+    #: The written model's churn per decision of a cohort at decisions 1 … ``periods``, before health
+    #: effects (an sBG's falls with tenure as the accounts likelier to churn leave).
+    engine_hazards: list[float] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.best = self.best or self.model
+        self.best_params = self.best_params or dict(self.params)
 
     @property
     def heterogeneous(self) -> bool:
@@ -224,25 +247,37 @@ class ChurnFit:
 
     def sentence(self) -> str:
         """The source of ``annual_churn`` in words (α and β of a contract-renewal model included)."""
-        label = {"sbg": "sBG", "bdw": "BdW", "geometric": "geometric", "discrete_hazard": "discrete-time hazard"}
-        shown = ", ".join(f"{k.rstrip('_')} = {v:.3g}" for k, v in self.params.items())
+        def shown(params):
+            return ", ".join(f"{k.rstrip('_')} = {v:.3g}" for k, v in params.items())
+
+        def candidate(name):
+            return next(c for c in self.candidates if c["model"] == name)
+
         unit = f"{self.term}-month periods" if self.term > 1 else "months"
-        others = [c for c in self.candidates if c["model"] != self.model and c.get("aic") is not None]
+        others = [c for c in self.candidates if c["model"] not in (self.model, self.best) and c.get("aic") is not None]
+        mine = candidate(self.model)
         chosen = ""
         if others:
-            mine = next(c for c in self.candidates if c["model"] == self.model)
             how = "AIC and backtest" if mine.get("mape") is not None and others[0].get("mape") is not None else "AIC"
-            chosen = f", chosen over {label[others[0]['model']]} by {how}"
+            chosen = f", chosen over {' and '.join(MODEL_LABELS[c['model']] for c in others)} by {how}"
+        if self.best != self.model:
+            best = candidate(self.best)
+            backtest = (f", backtest error {best['mape']:.3g} % against {mine['mape']:.3g} %"
+                        if best.get("mape") is not None and mine.get("mape") is not None else "")
+            chosen += (f"; the {MODEL_LABELS[self.best]} ({shown(self.best_params)}) describes the data better (AIC "
+                       f"{best['aic']:.1f} against {mine['aic']:.1f}{backtest}) but makes churn change with tenure "
+                       f"for each account, which the engine does not have: the {MODEL_LABELS[self.model]} is the "
+                       "best model it follows")
         edge = " (at the edge of its parameter space: no heterogeneity visible)" if self.degenerate else ""
         if self.heterogeneous:
             alpha, beta = self.params["alpha_"], self.params["beta_"]
-            what = (f"a new account's mean churn per term α/(α + β) = {alpha / (alpha + beta):.4g}, each account "
-                    "its own (churn_concentration)")
+            what = (f"a new account's mean churn per {'term' if self.term > 1 else 'month'} α/(α + β) = "
+                    f"{alpha / (alpha + beta):.4g}, each account its own (churn_concentration)")
         else:
             what = (f"the engine's constant churn with the same expected churn over the history: {self.per_term:.4g} "
                     f"per {'term' if self.term > 1 else 'month'}")
-        return (f"fitted: {label[self.model]} {shown}{edge} on {self.periods} {unit} of {self.customers} customers "
-                f"({self.churns} churns){chosen}; {what}")
+        return (f"fitted: {MODEL_LABELS[self.model]} {shown(self.params)}{edge} on {self.periods} {unit} of "
+                f"{self.customers} customers ({self.churns} churn{'s' if self.churns != 1 else ''}){chosen}; {what}")
 
 
 def _candidate(name: str, fitted, mape: float | None = None) -> dict:
@@ -251,26 +286,83 @@ def _candidate(name: str, fitted, mape: float | None = None) -> dict:
             "degenerate": getattr(fitted, "degenerate_", None)}
 
 
+def _choose(candidates: list[dict]) -> str:
+    """The candidate chosen: simplest first, each richer one taken when its AIC is lower by
+    :data:`AIC_MARGIN` than the one chosen so far and its backtest error is no worse."""
+    chosen = candidates[0]
+    for c in candidates[1:]:
+        better_fit = c["aic"] < chosen["aic"] - AIC_MARGIN
+        no_worse = c["mape"] is None or chosen["mape"] is None or c["mape"] <= chosen["mape"]
+        if better_fit and no_worse:
+            chosen = c
+    return chosen["model"]
+
+
+def _tenure_backtest(t: np.ndarray, d: np.ndarray, fit_until: int, models: list[str]) -> dict[str, float]:
+    """Backtest error (MAPE, %) of each model: fitted on tenure cut at ``fit_until`` periods, its
+    survival after the cut scored against the Kaplan–Meier curve of all the data
+    (:func:`csim.forecast.backtest.backtest_tenure`). The geometric model, which is not in the
+    registry, is scored on the same cut, tenures and curve."""
+    from csim.forecast.backtest import backtest_tenure
+
+    registered = [m for m in models if m != "geometric"]
+    summary, per_period = backtest_tenure(t, d, fit_until=fit_until, models=registered or ["sbg"])
+    out = {m: float(summary.loc[m, "mape"]) for m in registered}
+    if "geometric" in models:
+        scored = per_period.drop_duplicates("t")
+        cut_t, cut_d = np.minimum(t, fit_until), np.where(t <= fit_until, d, False)
+        geometric = _geometric().fit(durations=cut_t, events=cut_d)
+        actual = scored["actual"].to_numpy(float)
+        predicted = np.asarray(geometric.survival(scored["t"].to_numpy(float)), float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            errors = np.where(actual > 0, np.abs(predicted - actual) / actual * 100.0, np.nan)
+        out["geometric"] = float(np.nanmean(errors)) if np.isfinite(errors).any() else float("nan")
+    return out
+
+
+def _geometric():
+    """The geometric model: one churn probability per period (a discrete-time hazard with a constant baseline)."""
+    from csim.forecast import DiscreteTimeHazard
+
+    return DiscreteTimeHazard(baseline="polynomial", degree=0, grid="ignore", level=0.95)
+
+
+def _hazards(survival, periods: int) -> list[float]:
+    """Churn per decision 1 … ``periods`` of a survival function of decisions."""
+    s = np.asarray(survival(np.arange(0, max(periods, 1) + 1, dtype=float)), float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return [float(h) for h in 1.0 - s[1:] / s[:-1]]
+
+
 def fit_churn(tenures: Tenures | None, term: int, cohorts: Sequence[Sequence[float]] | None = None) -> ChurnFit:
-    """Fit churn of one segment and return the engine's per-term equivalent (see :class:`ChurnFit`).
+    """Fit churn of one segment: the model that describes it best, and the one the engine follows.
 
-    Term contracts (``term`` > 1) and survivor counts (``cohorts``, one period = one term): the
-    shifted-beta-geometric (sBG: each customer's per-renewal churn probability constant, Beta(α, β)
-    across customers) and, with three or more distinct churn periods, the beta-discrete-Weibull
-    (BdW) of :mod:`csim.forecast.cohort`, fitted by maximum likelihood on renewals survived. BdW is
-    chosen only if its AIC is lower by :data:`AIC_MARGIN` and its backtest error
-    (:mod:`csim.forecast.backtest`, fit on the first half of the periods, score the rest) is no
-    worse. Monthly plans: the geometric model (constant monthly hazard) against the discrete-time
-    hazard with one hazard per month (:class:`csim.forecast.DiscreteTimeHazard`), by AIC with the
-    same margin. Either way the chosen model's survival is turned into one constant probability per
-    term with :func:`equivalent_probability` (the engine has no tenure dependence of churn).
+    Candidates, simplest first, fitted by maximum likelihood on renewal decisions survived (or on the
+    survivor counts ``cohorts``, one period = one term):
+
+    * term contracts and survivor counts: the shifted-beta-geometric (sBG: each customer's churn
+      probability per renewal constant, Beta(α, β) across customers) and, with three or more
+      distinct churn periods, the beta-discrete-Weibull (BdW) of :mod:`csim.forecast.cohort`;
+    * monthly plans (one decision a month): the geometric model (one monthly probability for
+      everyone), the sBG on months (with two or more distinct churn months) and the discrete-time
+      hazard with one hazard per month (:class:`csim.forecast.DiscreteTimeHazard`).
+
+    A richer candidate replaces the one chosen so far when its AIC is lower by :data:`AIC_MARGIN`
+    and its backtest error (:mod:`csim.forecast.backtest`: fit on the first half of the periods,
+    score the rest; with three or more periods) is no worse (:func:`_choose`). The engine follows a
+    geometric model or an sBG (:data:`ENGINE_MODELS`); when another model is chosen, the written one
+    is the better of those two by the same rule, and the chosen one is reported beside it. The
+    chosen model's survival also gives the constant probability per term with the same expected
+    churn over the history (:func:`equivalent_probability`), written when the model written is
+    not a non-degenerate sBG.
     """
-    from csim.forecast import BetaDiscreteWeibull, DiscreteTimeHazard, ShiftedBetaGeometric
-    from csim.forecast.backtest import backtest_cohorts, backtest_tenure
+    from csim.forecast import BetaDiscreteWeibull, ShiftedBetaGeometric
+    from csim.forecast.backtest import backtest_cohorts
 
-    candidates: list[dict] = []
     fits: dict[str, Any] = {}
     notes: list[str] = []
+    mapes: dict[str, float] = {}
+    order = ("sbg", "bdw")
     if cohorts is not None:
         cohorts = [list(map(float, c)) for c in cohorts]
         sizes = np.array([c[0] for c in cohorts])
@@ -282,10 +374,10 @@ def fit_churn(tenures: Tenures | None, term: int, cohorts: Sequence[Sequence[flo
         bdw = BetaDiscreteWeibull
         if len(lost_at) >= bdw.min_churn_tenures and periods >= bdw.min_survivor_periods:
             fits["bdw"] = BetaDiscreteWeibull(level=0.95).fit_survivors(survivors=cohorts)
-        backtest = None
         if "bdw" in fits and periods >= 3:
             try:
-                backtest, _ = backtest_cohorts(cohorts, fit_periods=max(1, periods // 2), models=list(fits))
+                summary, _ = backtest_cohorts(cohorts, fit_periods=max(1, periods // 2), models=list(fits))
+                mapes = {m: float(summary.loc[m, "mape"]) for m in fits}
             except ValueError as exc:
                 notes.append(f"no backtest: {exc}")
         weights = sizes
@@ -293,52 +385,52 @@ def fit_churn(tenures: Tenures | None, term: int, cohorts: Sequence[Sequence[flo
         t, d, exposure = to_periods(tenures, term)
         customers, churns, periods = len(t), int(d.sum()), int(t.max()) if len(t) else 0
         weights = None
-        backtest = None
+        churn_periods = len(np.unique(t[d]))
         if term > 1:
             fits["sbg"] = ShiftedBetaGeometric(level=0.95).fit(durations=t, events=d)
-            if len(np.unique(t[d])) >= BetaDiscreteWeibull.min_churn_tenures:
+            if churn_periods >= BetaDiscreteWeibull.min_churn_tenures:
                 fits["bdw"] = BetaDiscreteWeibull(level=0.95).fit(durations=t, events=d)
-            if "bdw" in fits and periods >= 3:
-                try:
-                    backtest, _ = backtest_tenure(t, d, fit_until=max(1, periods // 2), models=list(fits))
-                except ValueError as exc:
-                    notes.append(f"no backtest: {exc}")
         else:
-            fits["geometric"] = DiscreteTimeHazard(baseline="polynomial", degree=0, grid="ignore",
-                                                   level=0.95).fit(durations=t, events=d)
-            if len(np.unique(t[d])) >= 2:
-                fits["discrete_hazard"] = DiscreteTimeHazard(grid="ignore", level=0.95).fit(durations=t, events=d)
-    for name, fitted in fits.items():
-        mape = None
-        if backtest is not None and name in backtest.index:
-            mape = float(backtest.loc[name, "mape"])
-        candidates.append(_candidate(name, fitted, mape))
-    simple, richer = ("sbg", "bdw") if "sbg" in fits else ("geometric", "discrete_hazard")
-    chosen = simple
-    if richer in fits:
-        a, b = (next(c for c in candidates if c["model"] == m) for m in (simple, richer))
-        better_fit = b["aic"] < a["aic"] - AIC_MARGIN
-        no_worse = a["mape"] is None or b["mape"] is None or b["mape"] <= a["mape"]
-        if better_fit and no_worse:
-            chosen = richer
+            order = ("geometric", "sbg", "discrete_hazard")
+            fits["geometric"] = _geometric().fit(durations=t, events=d)
+            if churn_periods >= ShiftedBetaGeometric.min_churn_tenures:
+                fits["sbg"] = ShiftedBetaGeometric(level=0.95).fit(durations=t, events=d)
+                fits["discrete_hazard"] = _discrete_hazard().fit(durations=t, events=d)
+        if len(fits) > 1 and periods >= 3:
+            try:
+                mapes = _tenure_backtest(t, d, max(1, periods // 2), list(fits))
+            except ValueError as exc:
+                notes.append(f"no backtest: {exc}")
+    candidates = [_candidate(name, fits[name], mapes.get(name)) for name in order if name in fits]
+    best = _choose(candidates)
+    written = best if best in ENGINE_MODELS else _choose([c for c in candidates if c["model"] in ENGINE_MODELS])
     for c in candidates:
-        c["chosen"] = c["model"] == chosen
-    fitted = fits[chosen]
-    per_term = equivalent_probability(fitted.survival, exposure, weights)
-    if chosen in ("sbg", "bdw"):
-        params = {name: float(getattr(fitted, name)) for name in fitted._names}
-    elif chosen == "geometric":
-        params = {"q": float(1.0 - fitted.survival(np.array([1.0]))[0])}
-    else:
-        params = {"periods": int(fitted.n_baseline_)}
+        c["chosen"], c["written"] = c["model"] == best, c["model"] == written
+    per_term = equivalent_probability(fits[best].survival, exposure, weights)
     annual = 1.0 - (1.0 - per_term) ** (12.0 / term) if per_term < 1 else 1.0
-    survival = np.asarray(fitted.survival(np.arange(0, max(periods, 1) + 1, dtype=float)), float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        hazards = [float(h) for h in 1.0 - survival[1:] / survival[:-1]]
-    return ChurnFit(term=term, model=chosen, params=params, candidates=candidates, per_term=per_term, annual=annual,
-                    customers=customers, churns=churns, periods=periods,
-                    degenerate=getattr(fitted, "degenerate_", None), notes=notes + list(getattr(fitted, "notes_", [])),
-                    hazards=hazards)
+    fitted = fits[written]
+    degenerate = getattr(fitted, "degenerate_", None)
+    engine = _hazards(fitted.survival, periods) if written == "sbg" and not degenerate else [per_term] * max(periods, 1)
+    return ChurnFit(term=term, model=written, params=_params(written, fitted), candidates=candidates,
+                    per_term=per_term, annual=annual, customers=customers, churns=churns, periods=periods,
+                    degenerate=degenerate, notes=notes + list(getattr(fitted, "notes_", [])),
+                    hazards=_hazards(fits[best].survival, periods), best=best, best_params=_params(best, fits[best]),
+                    engine_hazards=engine)
+
+
+def _discrete_hazard():
+    from csim.forecast import DiscreteTimeHazard
+
+    return DiscreteTimeHazard(grid="ignore", level=0.95)
+
+
+def _params(name: str, fitted) -> dict:
+    """The parameters of a fitted churn model as reported (α, β, c; q; the number of hazards)."""
+    if name in ("sbg", "bdw"):
+        return {p: float(getattr(fitted, p)) for p in fitted._names}
+    if name == "geometric":
+        return {"q": float(1.0 - fitted.survival(np.array([1.0]))[0])}
+    return {"periods": int(fitted.n_baseline_)}
 
 
 def churn_estimate(tenures: Tenures | None, term: int, base_annual: float, what: str = "customers",
@@ -346,11 +438,12 @@ def churn_estimate(tenures: Tenures | None, term: int, base_annual: float, what:
     """``annual_churn`` and ``churn_concentration`` of one segment (the base's churn with the reason
     when the data are too few).
 
-    A non-degenerate sBG is given to the engine as it is: ``churn_concentration`` = α + β and
-    ``annual_churn`` from the mean α/(α + β), so that each account draws its own per-term churn
-    from Beta(α, β) (Beta(α, β + k) after k renewals) and the cohort's retention rises with tenure
-    as fitted. Any other model becomes one constant per-term probability with the same expected
-    churn over the history (:func:`equivalent_probability`), and no concentration.
+    A non-degenerate sBG is given to the engine as it is, for term contracts and monthly plans
+    alike: ``churn_concentration`` = α + β and ``annual_churn`` from the mean α/(α + β) per term,
+    1 − (1 − α/(α + β))^(12/term), so that each account draws its own per-term churn from Beta(α, β)
+    (Beta(α, β + k) after k renewals) and the cohort's retention rises with tenure as fitted. Any
+    other model becomes one constant per-term probability with the same expected churn over the
+    history (:func:`equivalent_probability`), and no concentration.
     """
     if cohorts is None:
         n, churns = len(tenures), int(np.sum(tenures.churned))
@@ -362,12 +455,14 @@ def churn_estimate(tenures: Tenures | None, term: int, base_annual: float, what:
     if fit.heterogeneous:
         alpha, beta = fit.params["alpha_"], fit.params["beta_"]
         annual = 1.0 - (1.0 - alpha / (alpha + beta)) ** (12.0 / term)
-        concentration = Estimate(alpha + beta, f"fitted: sBG α + β = {alpha + beta:.4g}; each account's per-term "
+        unit = "term" if term > 1 else "month"
+        concentration = Estimate(alpha + beta, f"fitted: sBG α + β = {alpha + beta:.4g}; each account's per-{unit} "
                                                "churn at reference health is drawn from Beta(α, β) when new and "
-                                               "Beta(α, β + k) after k renewals",
+                                               f"Beta(α, β + k) after k {'renewals' if term > 1 else 'months'}",
                                  details={"alpha": alpha, "beta": beta})
-    details = {"model": fit.model, "params": fit.params, "candidates": fit.candidates, "per_term": fit.per_term,
-               "term_months": fit.term, "customers": fit.customers, "churns": fit.churns, "periods": fit.periods,
+    details = {"model": fit.model, "params": fit.params, "best_model": fit.best, "best_params": fit.best_params,
+               "candidates": fit.candidates, "per_term": fit.per_term, "term_months": fit.term,
+               "customers": fit.customers, "churns": fit.churns, "periods": fit.periods,
                "equivalent_constant_annual_churn": fit.annual, "direct_annual_churn": annual, "notes": fit.notes}
     return Estimate(annual, fit.sentence(), details=details), concentration, fit
 
@@ -602,33 +697,48 @@ def fit_reactivation(waits: np.ndarray, censored: np.ndarray, base_prob: tuple[f
     Mixture ("cure") model fitted by maximum likelihood: a churned customer comes back with
     probability p, after an exponential wait of mean μ days; one who has not come back by the end of
     the history contributes 1 − p + p·e^(−w/μ), w its days since the churn. A ledger does not say
-    whether a churn was voluntary, so both probabilities get p. Needs 10 churns, and 3 returns for μ.
+    whether a churn was voluntary, so both probabilities get p. Needs 10 churns. p and μ are fitted
+    together from 3 returns on, when the fitted μ is within the longest time a churned customer was
+    watched; otherwise (few returns, or a wait longer than anything observed, where only the product
+    of p and the share back so far is identified and p runs to 1) μ is the base's and only p is fitted.
     """
-    from scipy.optimize import minimize
+    from scipy.optimize import minimize, minimize_scalar
     from scipy.special import expit
 
     n_back, n_churn = len(waits), len(waits) + len(censored)
     if n_churn < 10:
         reason = f"{n_churn} churned customer{'s' if n_churn != 1 else ''}: too few to fit reactivation"
         return from_base(base_prob[0], reason), from_base(base_prob[1], reason), from_base(base_days, reason)
-    if n_back == 0:
-        p, mean_days = 0.0, None
-    else:
-        def negative_loglik(theta):
-            p, lam = expit(theta[0]), math.exp(-theta[1])
-            # log(1 − p + p·e^(−λw)) = log1p(−p·(1 − e^(−λw))), without cancellation.
-            stay = np.log1p(p * np.expm1(-lam * censored)) if len(censored) else 0.0
-            return -(n_back * math.log(p) + np.sum(math.log(lam) - lam * waits) + np.sum(stay))
 
+    def negative_loglik(logit_p: float, log_mean: float) -> float:
+        p, lam = expit(logit_p), math.exp(-log_mean)
+        # log(1 − p + p·e^(−λw)) = log1p(−p·(1 − e^(−λw))), without cancellation.
+        stay = np.log1p(p * np.expm1(-lam * censored)) if len(censored) else 0.0
+        return -(n_back * math.log(p) + np.sum(math.log(lam) - lam * waits) + np.sum(stay))
+
+    watched = float(max(np.max(waits, initial=0.0), np.max(censored, initial=0.0)))
+    p, mean_days, why = 0.0, None, f"{n_back} returns: too few for the mean wait"
+    if n_back >= 3:
         start = np.array([math.log(n_back / max(n_churn - n_back, 0.5)), math.log(max(float(np.mean(waits)), 1.0))])
-        result = minimize(negative_loglik, start, method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10})
+        result = minimize(lambda x: negative_loglik(x[0], x[1]), start, method="Nelder-Mead",
+                          options={"xatol": 1e-8, "fatol": 1e-10})
         p, mean_days = float(expit(result.x[0])), float(math.exp(result.x[1]))
+        if mean_days > watched:
+            why = (f"the fitted mean wait ({mean_days:,.0f} days) is longer than any churned customer was watched "
+                   f"({watched:,.0f} days): not identified")
+            mean_days = None
+    if n_back and mean_days is None:
+        fixed = math.log(base_days)
+        result = minimize_scalar(lambda x: negative_loglik(x, fixed), bounds=(-20.0, 20.0), method="bounded",
+                                 options={"xatol": 1e-9})
+        p = float(expit(result.x))
     details = {"churned": n_churn, "returned": n_back}
+    given = "" if mean_days is not None or not n_back else f", with the base's mean wait of {base_days:g} days"
     text = (f"fitted: mixture model, {n_back} of {n_churn} churned customers came back (share p = {p:.3g} allowing for "
-            "those not yet back); a ledger does not tell voluntary from involuntary churn, so both get p")
+            f"those not yet back{given}); a ledger does not tell voluntary from involuntary churn, so both get p")
     prob = Estimate(p, text, details=details)
-    if mean_days is None or n_back < 3:
-        days = from_base(base_days, f"{n_back} return{'s' if n_back != 1 else ''}: too few for the mean wait")
+    if mean_days is None:
+        days = from_base(base_days, why if n_back else "no churned customer came back")
     else:
         days = Estimate(mean_days, f"fitted: mixture model, mean exponential wait of the {n_back} returns allowing "
                                    "for those not yet back", details=details)

@@ -49,6 +49,10 @@ class Observed:
     period_months: int | None = None
     base_segment: str | None = None
     provenance: dict = field(default_factory=dict)
+    #: With a holdout date (ledger only): the ledger's history from that date (``as_of``) to its
+    #: last date ``end``, day 0 = the holdout's first day, what came before as the opening balance.
+    continuation: Records | None = None
+    end: pd.Timestamp | None = None
 
     @property
     def segments(self) -> tuple[str, ...]:
@@ -60,20 +64,51 @@ class Observed:
         return {"ledger": "a ledger", "table": "a customer table", "cohorts": "survivor counts"}[self.route]
 
 
-def parse_as_of(text: str | None) -> pd.Timestamp | None:
-    """``--as-of YYYY-MM-DD`` as a date; InputError naming the option otherwise."""
+def parse_as_of(text: str | None, option: str = "--as-of") -> pd.Timestamp | None:
+    """``--as-of YYYY-MM-DD`` (or another date ``option``) as a date; InputError naming the option otherwise."""
     if text is None:
         return None
     value = pd.to_datetime(text, errors="coerce", format="%Y-%m-%d")
     if pd.isna(value):
-        raise InputError("--as-of", None, f"not a date in YYYY-MM-DD form: {text!r}")
+        raise InputError(option, None, f"not a date in YYYY-MM-DD form: {text!r}")
     return value
 
 
-def read_ledger_input(path, columns_text: str | None, as_of: pd.Timestamp | None, skip_bad_rows: bool) -> Observed:
-    """A ledger as :class:`Observed`: one segment per value of its segment column ("all" without one)."""
+def _holdout_records(ledger: pd.DataFrame, path, origin: pd.Timestamp, last: pd.Timestamp,
+                     holdout_from: pd.Timestamp) -> Records:
+    """The ledger's history from ``holdout_from`` (the first day of a month) to ``last``, rebased so
+    that day 0 is ``holdout_from`` (:func:`csim.calibrate.check.rebase`)."""
+    from csim.calibrate.check import rebase
+    from csim.ledger import ledger_records
+
+    if holdout_from.day != 1:
+        raise InputError("--holdout-from", None, f"{holdout_from.date()} is not the first day of a month (the "
+                                                 "history's months are calendar months); give YYYY-MM-01")
+    if holdout_from <= origin:
+        raise InputError("--holdout-from", None, f"{holdout_from.date()} leaves no history before it: the ledger's "
+                                                 f"first month is {origin.date()}")
+    skipped = (holdout_from.year - origin.year) * 12 + holdout_from.month - origin.month
+    full = ledger_records(ledger, as_of=last, name=Path(path).stem)
+    if full.horizon_months - skipped < 1:
+        raise InputError("--holdout-from", None, f"{holdout_from.date()} leaves no whole month after it: the "
+                                                 f"ledger's last date is {last.date()}")
+    return rebase(full, skipped)
+
+
+def read_ledger_input(path, columns_text: str | None, as_of: pd.Timestamp | None, skip_bad_rows: bool,
+                      holdout_from: pd.Timestamp | None = None) -> Observed:
+    """A ledger as :class:`Observed`: one segment per value of its segment column ("all" without one).
+
+    ``holdout_from`` (the first day of a month): the history is read up to that date, as with
+    ``as_of``, and what the ledger shows from then to its last date becomes
+    :attr:`Observed.continuation`, the holdout the calibration is checked on.
+    """
     from csim.calibrate.fit import tenures_from_records
     from csim.ledger import ledger_records, parse_column_map, read_ledger
+
+    if as_of is not None and holdout_from is not None:
+        raise InputError("--holdout-from", None, "give either --as-of or --holdout-from (the fit ends at the holdout "
+                                                 "date), not both")
 
     columns = parse_column_map(columns_text)
     ledger, read = read_ledger(path, columns, skip_bad_rows=skip_bad_rows)
@@ -89,6 +124,10 @@ def read_ledger_input(path, columns_text: str | None, as_of: pd.Timestamp | None
         raise InputError("--as-of", None, f"{as_of.date()} is before the ledger's first start date {first.date()}")
     origin = first.to_period("M").to_timestamp()
     last = max(ledger["start"].max(), ledger["end"].max() if ledger["end"].notna().any() else first)
+    continuation = None
+    if holdout_from is not None:
+        continuation = _holdout_records(ledger, path, origin, last, holdout_from)
+        as_of = holdout_from
     as_of = last if as_of is None else as_of
     records = ledger_records(ledger, as_of=as_of, name=Path(path).stem)
     if len(records.accounts["account"]) == 0:
@@ -100,8 +139,12 @@ def read_ledger_input(path, columns_text: str | None, as_of: pd.Timestamp | None
                   "first_skipped": read["first_skipped"], "columns": columns, "first_month": str(origin.date()),
                   "as_of": str(as_of.date()), "months": records.horizon_months,
                   "customers": int(len(acc["account"]))}
+    if continuation is not None:
+        provenance.update(holdout_from=str(holdout_from.date()), holdout_months=continuation.horizon_months,
+                          last_date=str(last.date()))
     return Observed(route="ledger", source=str(path), tenures=tenures, first_amounts=amounts, records=records,
-                    origin=origin, as_of=as_of, has_channel="channel" in ledger, provenance=provenance)
+                    origin=origin, as_of=as_of, has_channel="channel" in ledger, provenance=provenance,
+                    continuation=continuation, end=last)
 
 
 def read_customer_table(path, duration: str, event: str, segment: str | None, mrr: str | None,

@@ -33,6 +33,9 @@ def header(calibration: Calibration, out_name: str) -> list[str]:
                    else ", none skipped")
         lines.append(f"History {p['first_month']} to {p['as_of']} (as-of date; {p['months']} months): "
                      f"{p['rows']:,} rows read{skipped}; {p['customers']:,} customers.")
+        if p.get("holdout_from"):
+            lines.append(f"Fitted on the history before {p['holdout_from']}; the {p['holdout_months']} months from then "
+                         f"to {p['last_date']} are the holdout, used only to check.")
     else:
         lines.append(f"{p.get('customers', 0):,} customers" + (f" in {p['cohorts']} cohort(s)" if o.route == "cohorts"
                                                                  else f", {p.get('churns', 0):,} churns") + ".")
@@ -42,14 +45,26 @@ def header(calibration: Calibration, out_name: str) -> list[str]:
                  f"{o.not_in} cannot tell, kept from the base:")
     lines.append("  " + "; ".join(NOT_IDENTIFIED) + ".")
     if calibration.check is not None:
-        n = int(calibration.check["outside"].sum())
-        lines.append(f"Self-check: {n} of {len(calibration.check)} observed figures outside their 95 % simulation "
-                     f"interval ({calibration.check_reps} simulated histories); see {out_name}.calibration.json.")
+        for kind, what in (("history", "Self-check"), ("holdout", f"Holdout check (from {p.get('holdout_from')})")):
+            part = calibration.check[calibration.check["check"] == kind]
+            if len(part):
+                lines.append(f"{what}: {int(part['outside'].sum())} of {len(part)} observed figures outside their 95 % "
+                             f"simulation interval ({calibration.check_reps} simulated histories); see "
+                             f"{out_name}.calibration.json.")
     else:
         lines.append("Not checked by simulation (--check-reps 0).")
     for note in calibration.notes:
         lines.append(f"Note: {note}.")
     return lines
+
+
+def _churn_model(fit) -> str:
+    """The churn model written, its parameters, and the one that describes the data best if another."""
+    shown = (", " + ", ".join(f"{k.rstrip('_')} {v:.3g}" for k, v in fit.params.items())
+             if fit.model in ("sbg", "bdw") else "")
+    edge = ", at the edge: no heterogeneity" if fit.degenerate else ""
+    best = f"; the data: {fit.best}" if fit.best != fit.model else ""
+    return f" ({fit.model}{shown}{edge}{best})"
 
 
 def console(calibration: Calibration) -> list[str]:
@@ -68,10 +83,7 @@ def console(calibration: Calibration) -> list[str]:
         term = int(e["term_months"].value)
         parts = ["monthly plan" if term == 1 else f"{term}-month term",
                  f"annual churn {_value(e['annual_churn'].value)}"
-                 + (f" ({r.churn.model}" + (", " + ", ".join(f"{k.rstrip('_')} {v:.3g}" for k, v in
-                                                            r.churn.params.items()) if r.churn.model in ("sbg", "bdw")
-                                            else "") + (", at the edge: no heterogeneity" if r.churn.degenerate
-                                                        else "") + ")" if r.churn else " (from base)")]
+                 + (_churn_model(r.churn) if r.churn else " (from base)")]
         for key, text in (("mrr_median", "MRR median"), ("expansion_rate", "expansions/yr"),
                           ("contraction_rate", "contractions/yr"), ("lead_share", "lead share")):
             if key in e:
@@ -85,11 +97,59 @@ def console(calibration: Calibration) -> list[str]:
     return lines
 
 
+#: The two checks: (value of the table's ``check`` column, what the console and report.md call it).
+CHECKS = (("history", "self-check: the history simulated {reps} times from the calibrated scenario"),
+          ("holdout", "holdout check: the calibrated scenario run {reps} times from {start}, its book then, to {end}, "
+                      "against what the ledger shows after {start}"))
+
+
+def check_lines(calibration: Calibration) -> list[str]:
+    """The self-check and, with a holdout, the holdout check as console lines."""
+    from csim.calibrate.check import format_check
+
+    lines = []
+    if calibration.check is None:
+        return lines
+    p = calibration.observed.provenance
+    for kind, title in CHECKS:
+        part = calibration.check[calibration.check["check"] == kind]
+        if part.empty:
+            continue
+        lines.append(title.format(reps=calibration.check_reps, start=p.get("holdout_from"), end=p.get("last_date")))
+        lines += ["  " + line for line in format_check(part)]
+    return lines
+
+
 def _markdown_table(frame: pd.DataFrame) -> str:
     cells = frame.astype(str).to_numpy().tolist()
     head = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "---|" * len(frame.columns)
     return "\n".join([head, rule] + ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in cells])
+
+
+def _in_short(calibration: Calibration) -> str:
+    """The answer first: does the calibrated world reproduce the company's history, and what is assumed."""
+    n = len(calibration.segments)
+    words = [f"{n} segment{'s' if n != 1 else ''} calibrated; what {calibration.observed.not_in} cannot tell (CS "
+             f"touches, health, effect sizes, conversion) is kept from {calibration.base_path} as an assumption."]
+    check = calibration.check
+    if check is None:
+        words.append("No self-check was run (--check-reps 0): nothing says yet whether the scenario reproduces the "
+                     "history.")
+        return " ".join(words)
+    for kind, what in (("history", "the simulated history"), ("holdout", "the holdout (fitted before, checked after)")):
+        part = check[check["check"] == kind]
+        if part.empty:
+            continue
+        outside = part[part["outside"].astype(bool)]
+        if outside.empty:
+            words.append(f"In {what} all {len(part)} observed figures lie inside their 95 % simulation intervals.")
+        else:
+            named = ", ".join(f"{r.label} (observed {r.observed:.3g}, simulated {r.low:.3g} to {r.high:.3g})"
+                              for r in outside.itertuples())
+            words.append(f"In {what} {len(outside)} of {len(part)} observed figures lie outside their 95 % "
+                         f"simulation intervals: {named}; read what depends on them with care.")
+    return " ".join(words)
 
 
 def report_markdown(calibration: Calibration, out_path: str) -> str:
@@ -102,7 +162,8 @@ def report_markdown(calibration: Calibration, out_path: str) -> str:
             rows.append({"key": f"segments.{r.name}.{key}", "value": _value(e.value), "source": e.source})
     for (section, key), e in calibration.estimates.items():
         rows.append({"key": f"{section}.{key}", "value": _value(e.value), "source": e.source})
-    parts = [f"# Calibration of {out_path}", "", *[f"{line}  " for line in header(calibration, out_path)], "",
+    parts = [f"# Calibration of {out_path}", "", "## In short", "", _in_short(calibration), "",
+             *[f"{line}  " for line in header(calibration, out_path)], "",
              "## Calibrated values", "", _markdown_table(pd.DataFrame(rows)), "",
              "## Assumptions from the base", "",
              f"Not in {calibration.observed.not_in}, kept from {calibration.base_path}:", "",
@@ -114,13 +175,25 @@ def report_markdown(calibration: Calibration, out_path: str) -> str:
                   f"seed {calibration.seed}); the largest remaining relative mismatch at the last one: "
                   f"{last['largest_log_ratio']:.3f} (log scale).", ""]
     if calibration.check is not None:
-        table = calibration.check.copy()
-        for column in ("observed", "simulated_median", "low", "high"):
-            table[column] = table[column].map(lambda x: f"{x:.4g}")
-        parts += ["## Self-check", "",
-                  "The history simulated from the calibrated scenario against the observed one. The 95 % simulation "
-                  "interval is a prediction interval for one history (2.5–97.5 percentiles with 39 replications or "
-                  "more, else mean ± t·s·√(1 + 1/R)), not an interval of the mean.", "",
-                  _markdown_table(table[["label", "observed", "simulated_median", "low", "high", "outside"]]), "",
-                  "```", *format_check(calibration.check), "```", ""]
+        p = calibration.observed.provenance
+        texts = {"history": ("Self-check", "The history simulated from the calibrated scenario against the observed "
+                                           "one."),
+                 "holdout": ("Holdout check", f"Fitted on the history before {p.get('holdout_from')}; the calibrated "
+                                              f"scenario run from then, its book the customers paying then, to "
+                                              f"{p.get('last_date')} ({p.get('holdout_months')} months), against what "
+                                              "the ledger shows over those months. The interval carries the "
+                                              "simulation's spread only, not the error of the fitted values.")}
+        for kind, (title, text) in texts.items():
+            part = calibration.check[calibration.check["check"] == kind]
+            if part.empty:
+                continue
+            table = part.copy()
+            for column in ("observed", "simulated_median", "low", "high"):
+                table[column] = table[column].map(lambda x: f"{x:.4g}")
+            parts += [f"## {title}", "",
+                      text + " The 95 % simulation interval is a prediction interval for one history (2.5–97.5 "
+                             "percentiles with 39 replications or more, else mean ± t·s·√(1 + 1/R)), not an interval "
+                             "of the mean.", "",
+                      _markdown_table(table[["label", "observed", "simulated_median", "low", "high", "outside"]]), "",
+                      "```", *format_check(part), "```", ""]
     return "\n".join(parts) + "\n"

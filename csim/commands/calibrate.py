@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from csim.commands.ledger import add_ledger_options
@@ -28,6 +29,10 @@ expansion, contraction and lead values are then adjusted by simulating the histo
 base's world and strategy, and the history is simulated once more and compared with the
 observed one (the self-check; figures outside their 95 % simulation interval are flagged).
 
+With --holdout-from DATE (a ledger), the fit ends at DATE and the calibrated scenario, started from
+the book paying then, is run on to the ledger's end and compared with what happened after DATE
+(customers, MRR, logo churn, new customers, the book's GRR and NRR), with the same intervals.
+
 Writes FILE.toml (a complete scenario for csim run) and FILE.calibration.json next to it, and
 from a ledger FILE.book.csv, the customers paying at the as-of date (the scenario's initial book)."""
 
@@ -50,7 +55,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="root seed of those simulations (default the base's seed)")
     p.add_argument("--report", default=None, metavar="DIR",
                    help="also write check.csv and report.md into this folder (replaced whole)")
-    add_ledger_options(p.add_argument_group("ledger"))
+    ledger = p.add_argument_group("ledger")
+    add_ledger_options(ledger)
+    ledger.add_argument("--holdout-from", default=None, metavar="YYYY-MM-01",
+                        help="fit on the history before this date (the first day of a month, as --as-of would), then "
+                             "simulate from it to the ledger's last date, the book then as the start, and compare "
+                             "with what the ledger shows after it (the holdout check)")
     t = p.add_argument_group("customer table")
     t.add_argument("--duration", metavar="COL", help="tenure column (months unless --unit days), numbers ≥ 0")
     t.add_argument("--event", metavar="COL", help="churn column: 1 churned, 0 still active (or true/false)")
@@ -71,7 +81,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 #: Options that belong to one kind of input (attribute, flag).
-_LEDGER = (("as_of", "--as-of"), ("columns", "--columns"), ("skip_bad_rows", "--skip-bad-rows"))
+_LEDGER = (("as_of", "--as-of"), ("columns", "--columns"), ("skip_bad_rows", "--skip-bad-rows"),
+           ("holdout_from", "--holdout-from"))
 _TABLE = (("duration", "--duration"), ("event", "--event"), ("mrr", "--mrr"), ("unit", "--unit"))
 _COHORTS = (("period_months", "--period-months"),)
 
@@ -144,21 +155,22 @@ def _check_options(args, route: str):
 
 
 def calibrate_command(args: argparse.Namespace) -> int:
-    from csim.calibrate import calibrate, read_cohorts, read_customer_table, read_ledger_input
-    from csim.calibrate.check import format_check
+    from csim.calibrate import calibrate, read_cohorts, read_customer_table, read_ledger_input, write_calibration
+    from csim.calibrate.calibration import book_file
     from csim.calibrate.inputs import parse_as_of
-    from csim.calibrate.report import console, header, report_markdown
-    from csim.calibrate.scenario_file import render
-    from csim.calibrate.calibration import COMMENTED_TABLES, book_file
-    from csim.io import atomic_write_csv, atomic_write_text, staged_output
-    from csim.provenance import write_json
-    from csim.scenario import load_scenario
-    from csim.scenario.load import validate_scenario
+    from csim.calibrate.report import check_lines, console
 
     route = _route(args)
     base = _check_options(args, route)
+    started = time.perf_counter()
     if route == "ledger":
-        observed = read_ledger_input(args.input, args.columns, parse_as_of(args.as_of), args.skip_bad_rows)
+        holdout = parse_as_of(args.holdout_from, "--holdout-from")
+        if holdout is not None and args.check_reps == 0:
+            from csim.errors import InputError
+
+            raise InputError("--holdout-from", None, "the holdout is checked by simulation: give --check-reps 1 or more")
+        observed = read_ledger_input(args.input, args.columns, parse_as_of(args.as_of), args.skip_bad_rows,
+                                     holdout_from=holdout)
     elif route == "table":
         observed = read_customer_table(args.input, args.duration, args.event, args.segment, args.mrr,
                                        args.unit or "months")
@@ -166,26 +178,12 @@ def calibrate_command(args: argparse.Namespace) -> int:
         observed = read_cohorts(args.survivors, args.cohorts, args.period_months or 12,
                                 args.segment or base.segments[0].name)
     out = Path(args.out)
+    read = time.perf_counter() - started
     calibration = calibrate(observed, base, args.base, out.stem, check_reps=args.check_reps, seed=args.seed)
-    validate_scenario(calibration.data, out)  # a calibrated scenario that does not validate is a bug: say where
-    default = f"from base: assumption (not in {observed.not_in})"
-    text = render(calibration.data, calibration.sources, header(calibration, out.stem), default, COMMENTED_TABLES)
-    if args.report is not None:
-        with staged_output(args.report) as staging:
-            if calibration.check is not None:
-                atomic_write_csv(calibration.check, staging / "check.csv")
-            atomic_write_text(staging / "report.md", report_markdown(calibration, str(out)))
-    write_json(out.with_name(out.stem + ".calibration.json"), calibration.to_json())
-    if calibration.book is not None:
-        atomic_write_csv(calibration.book, out.with_name(book_file(out.stem)))
-    atomic_write_text(out, text)
-    load_scenario(out)  # the file as written loads (comments and all)
-    for line in console(calibration):
+    calibration.timings = {"read_input_seconds": round(read, 3), **calibration.timings}
+    write_calibration(calibration, out, args.report)
+    for line in console(calibration) + check_lines(calibration):
         print(line)
-    if calibration.check is not None:
-        print(f"self-check: the history simulated {calibration.check_reps} times from the calibrated scenario")
-        for line in format_check(calibration.check):
-            print("  " + line)
     book = f", {book_file(out.stem)}" if calibration.book is not None else ""
     print(f"wrote {out}{book} and {out.with_name(out.stem + '.calibration.json').name}"
           + (f"; report in {args.report}" if args.report else ""))

@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from csim.scenario.model import per_term_churn
 from tests.calibrate.conftest import CHECK_REPS
@@ -166,3 +167,100 @@ def test_every_value_names_its_source(round_trip):
     for table in ("health", "onboarding", "strategy", "cs_team"):
         assert comments[(table, "")].startswith("from base: assumption (not in a ledger)"), table
     assert round_trip["text"].startswith("# Calibrated by csim calibrate")
+
+
+def test_self_check_per_segment(round_trip):
+    """With several segments the self-check has each segment's logo churn and retention; the
+    observed logo churn is csim.metrics.summary of the segment's own ledger records. Per-segment
+    rows are not headline figures; each falls outside with probability about 0.05, so of the ~15
+    rows at most 3 may (four or more: probability ≈ 0.005 for independent rows)."""
+    from csim.ledger import ledger_records, read_ledger, segment_records
+    from csim.metrics import summary
+
+    check = pd.DataFrame(round_trip["json"]["check"])
+    rows = check[check["segment"] != ""]
+    assert not rows["headline"].any()
+    ledger, _ = read_ledger(round_trip["ledger"])
+    for name, part in segment_records(ledger_records(ledger)).items():
+        mine = rows[rows["segment"] == name].set_index("metric")
+        observed = summary(part)["metrics"]["logo_churn_annual"]["per_replication"][0]
+        assert mine.loc[f"logo_churn_annual[{name}]", "observed"] == observed
+        assert mine.loc[f"logo_churn_annual[{name}]", "label"] == f"{name}: logo churn, annualised"
+        assert any(m.startswith("retention_12m") for m in mine.index), name
+    assert int(rows["outside"].sum()) <= 3, rows[["label", "observed", "low", "high"]]
+
+
+def test_a_large_history_is_simulated_at_a_fraction_of_its_size(round_trip, monkeypatch):
+    """With the simulation budget cut to a quarter of the round trip's account-years × replications,
+    each simulated history is 1/4 of the company: leads and CS team divided by 4, counts and money
+    multiplied back. New customers are what the lead adjustment matches, so the observed count must
+    lie within its interval (it would be four times the simulated one without the factor); the
+    rates need no factor."""
+    import csim.calibrate.calibration as C
+    from csim.calibrate import calibrate, read_ledger_input
+    from csim.scenario import load_scenario
+
+    reps = 4
+    observed = read_ledger_input(round_trip["ledger"], None, None, False)
+    monkeypatch.setattr(C, "SIMULATED_ACCOUNT_YEARS", reps * C.history_account_years(observed) / 3.5)
+    calibration = calibrate(observed, load_scenario(round_trip["base"]), str(round_trip["base"]), "quarter",
+                            check_reps=reps)
+    assert calibration.divisor == 4 and calibration.timings["simulation_size"]["divisor"] == 4
+    check = calibration.check.set_index("metric")
+    assert (check["scale"] == 0.25).all()
+    for name in ("new_customers", "ending_customers", "logo_churn_annual"):
+        row = check.loc[name]
+        assert row["low"] <= row["observed"] <= row["high"], row
+    assert any("1/4 of the company's size" in note for note in calibration.notes)
+
+
+def test_a_smaller_team_and_book_keep_their_proportions():
+    """The CS team of a company 1/k the size has 1/k of its hours; every k-th account of the book
+    sorted by segment and MRR keeps each segment's MRR within one account of 1/k."""
+    import csim.calibrate.calibration as C
+
+    data = {"cs_team": {"headcount": 4, "hours_per_week": 30.0}}
+    C._scale_team(data, 3)
+    assert data["cs_team"]["headcount"] == 1 and data["cs_team"]["headcount"] * data["cs_team"]["hours_per_week"] \
+        == pytest.approx(4 * 30.0 / 3)
+    rng = np.random.default_rng(1)
+    book = pd.DataFrame({"segment": rng.choice(["a", "b"], 1000), "mrr": np.exp(rng.normal(5, 1, 1000)),
+                         "tenure_months": rng.uniform(0, 30, 1000)})
+    sample = C._book_sample(book, 7)
+    for name, part in book.groupby("segment"):
+        mine = sample[sample["segment"] == name]
+        assert abs(len(mine) * 7 - len(part)) <= 7
+        assert abs(mine["mrr"].sum() * 7 - part["mrr"].sum()) <= 7 * part["mrr"].max()
+
+
+def test_the_report_is_a_self_contained_page_that_answers_first(round_trip):
+    """report.html of --report: parses, fetches nothing, opens with the answer, carries the scenario."""
+    from html.parser import HTMLParser
+
+    class Page(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.links, self.text = 0, [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags += 1
+            self.links += [v for k, v in attrs if k in ("src", "href") and (v or "").startswith(("http", "//"))]
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    folder = round_trip["report"]
+    page = Page()
+    page.feed((folder / "report.html").read_text())
+    assert page.tags > 20 and page.links == []
+    text = " ".join(page.text)
+    check = pd.DataFrame(round_trip["json"]["check"])
+    history = check[check["check"] == "history"]
+    # The first section is the answer: how many observed figures the simulated history reproduces.
+    assert text.index("In short") < text.index("Calibrated values")
+    outside = int(history["outside"].sum())
+    assert (f"all {len(history)} observed figures lie inside" in text if outside == 0
+            else f"{outside} of {len(history)} observed figures lie outside" in text)
+    # The scenario as written rides along, comments and all.
+    assert (folder / "scenario.toml").read_text() == round_trip["text"]
+    assert "The calibrated scenario as written" in text
