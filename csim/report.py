@@ -79,6 +79,16 @@ def _table(summary: Mapping) -> list[str]:
     return lines
 
 
+def _glossary(summary: Mapping) -> list[str]:
+    """One line per headline metric: what it measures, from the metric registry's definition."""
+    lines = ["### What each metric means", ""]
+    for name in headline_metrics():
+        metric = summary["metrics"].get(name)
+        if metric is not None and metric.get("definition"):
+            lines.append(f"- **{metric.get('label', name)}** (`{name}`): {metric['definition']}")
+    return [*lines, ""] if len(lines) > 2 else []
+
+
 def _segment_table(summary: Mapping) -> list[str]:
     by_segment = summary.get("by_segment") or {}
     if not by_segment:
@@ -230,6 +240,7 @@ def render_run_report(
         "",
         *_table(summary),
         "",
+        *_glossary(summary),
         *_segment_table(summary),
         *_play_table(summary),
         "## In plain words",
