@@ -213,10 +213,35 @@ def format_overrides(overrides: Mapping | None) -> str:
     return ", ".join(f"{key}={value}" for key, value in (overrides or {}).items())
 
 
+def _rests_on(scenario) -> list[str]:
+    """What the run's numbers rest on: the scenario's assumptions, the uncertain ones first."""
+    from csim.scenario.reference import assumptions
+    from csim.scenario.uncertain import uncertain_parameters
+
+    uncertain = uncertain_parameters(scenario)
+    points = [(k, v) for k, v in assumptions(scenario) if not isinstance(v, str)]
+    lines = ["## What this rests on", ""]
+    words = [f"The world is the scenario's. {len(points) + len(uncertain)} of its values are assumptions rather than "
+             "published figures (docs/model.md gives the source of each)."]
+    if uncertain:
+        words.append(f"{len(uncertain)} are uncertain and drawn once per replication from their prior, so the "
+                     "intervals above carry their uncertainty: "
+                     + "; ".join(f"`{p.dotted}` ~ {p.distribution.describe()}" for p in uncertain) + ".")
+    if points:
+        words.append("The others are fixed at one value each: "
+                     + ", ".join(f"`{k}` = {v:g}" if isinstance(v, float) else f"`{k}` = {v}" for k, v in points)
+                     + ".")
+    words.append("Which of them move the answer most is what a sweep measures (`csim sweep ... --design morris`, "
+                 "docs/sweeps.md).")
+    return [*lines, " ".join(words), ""]
+
+
 def render_run_report(
-    outdir: str | os.PathLike, summary: Mapping, figures: Sequence[str | os.PathLike], provenance: Mapping
+    outdir: str | os.PathLike, summary: Mapping, figures: Sequence[str | os.PathLike], provenance: Mapping,
+    scenario=None,
 ) -> str:
-    """The Markdown text of the run report (see :func:`write_run_report`)."""
+    """The Markdown text of the run report (see :func:`write_run_report`); with the ``scenario`` as
+    run, a section on the assumptions the numbers rest on."""
     outdir = Path(outdir)
     name = summary.get("scenario_name") or provenance.get("scenario_name") or "run"
     changed = format_overrides(provenance.get("overrides"))
@@ -254,6 +279,8 @@ def render_run_report(
         figure = Path(figure)
         relative = Path(os.path.relpath(figure, outdir)).as_posix()
         lines += [f"![{FIGURE_TITLES.get(figure.name, figure.stem)}]({relative})", ""]
+    if scenario is not None:
+        lines += _rests_on(scenario)
     facts = {"package_version": __version__, **dict(provenance)}
     lines += ["## Provenance", "", "| key | value |", "|---|---|"]
     lines += [f"| {key} | `{format_overrides(value) or 'none' if key == 'overrides' else value}` |"
@@ -262,7 +289,8 @@ def render_run_report(
 
 
 def write_run_report(
-    outdir: str | os.PathLike, summary: Mapping, figures: Sequence[str | os.PathLike], provenance: Mapping
+    outdir: str | os.PathLike, summary: Mapping, figures: Sequence[str | os.PathLike], provenance: Mapping,
+    scenario=None,
 ) -> Path:
     """Write ``outdir/report.md`` atomically and return its path.
 
@@ -277,7 +305,10 @@ def write_run_report(
     provenance:
         Facts behind the numbers, at least ``scenario_hash`` and ``seed``; the package version
         is added unless given.
+    scenario:
+        The scenario as run (its resolved form is not needed: priors are listed as priors); adds
+        "What this rests on". None for a history that was not simulated (a ledger).
     """
     path = Path(outdir) / "report.md"
-    atomic_write_text(path, render_run_report(outdir, summary, figures, provenance))
+    atomic_write_text(path, render_run_report(outdir, summary, figures, provenance, scenario))
     return path

@@ -58,7 +58,7 @@ def run_scenario(scenario: Scenario, reps: int | None = None, seed: int | None =
         # The history in the schema of a billing export: what a company's own ledger looks like.
         atomic_write_csv(ledger_table(records), staging / "ledger.csv")
         figures = save_run_figures(table, staging)
-        write_run_report(staging, result, figures, provenance)
+        write_run_report(staging, result, figures, provenance, scenario)
         write_json(staging / "summary.json", result)
         # The seed and replications of this run, so that the file alone reproduces it.
         reproducible = scenario.model_copy(update={"seed": seed, "replications": reps})

@@ -167,3 +167,22 @@ def test_the_ledger_reproduces_the_mrr_path(first_run):
     assert running.sum() == ledger.loc[running, "customer_id"].groupby(ledger["replication"]).nunique().sum()
     ended = ledger[~running]
     assert (pd.to_datetime(ended["end_date"]) >= pd.to_datetime(ended["start_date"])).all()
+
+
+def test_the_report_answers_first_and_says_what_it_rests_on(first_run):
+    """report.md opens with the answer (with intervals), explains each headline metric, and lists
+    the scenario's assumptions with their values here."""
+    from csim.scenario import load_scenario
+    from csim.scenario.reference import assumptions
+
+    _, scenario, out = first_run
+    report = (out / "report.md").read_text()
+    sections = [line for line in report.splitlines() if line.startswith("## ")]
+    assert sections[0] == "## In short" and "## What this rests on" in sections
+    assert "interval" in report.split("## In short")[1].split("##")[0]
+    assert "### What each metric means" in report and "`ending_arr`): 12 x ending MRR" in report
+    rests = report.split("## What this rests on")[1].split("## ")[0]
+    run = load_scenario(scenario, [SETS[1], SETS[3]])
+    for key, value in assumptions(run):
+        if not isinstance(value, str):
+            assert f"`{key}` = " in rests, key
