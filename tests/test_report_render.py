@@ -55,3 +55,11 @@ def test_headless_chromium_renders_a_compare_report(tmp_path, capsys):
     assert white > 0.5, f"not a page on white paper ({white:.0%} white)"
     assert dark > 0.005, f"no text drawn ({dark:.2%} dark pixels)"
     assert coloured_rows > 300, f"no figure drawn ({coloured_rows} rows with colour)"
+    # Printed to PDF as a reader would send it on: a PDF of several pages.
+    pdf = tmp_path / "page.pdf"
+    run = subprocess.run([BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9",
+                          "--proxy-bypass-list=<-loopback>", "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
+                          page.as_uri()], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 0 and pdf.is_file(), run.stderr[-2000:]
+    data = pdf.read_bytes()
+    assert data[:5] == b"%PDF-" and data.count(b"/Type /Page") - data.count(b"/Type /Pages") >= 3
