@@ -74,7 +74,7 @@ def assumptions(scenario: Scenario) -> list[tuple[str, object]]:
             value = getattr(model, name)
             if isinstance(value, BaseModel) and name != "effect" and not hasattr(value, "frozen"):
                 walk(value, f"{prefix}{name}.")
-            elif name == "segments":
+            elif name == "segments" and isinstance(model, Scenario):  # a play's segments are names
                 for segment in value:
                     walk(segment, f"segments.{segment.name}.")
             elif name == "plays":

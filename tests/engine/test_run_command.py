@@ -186,3 +186,17 @@ def test_the_report_answers_first_and_says_what_it_rests_on(first_run):
     for key, value in assumptions(run):
         if not isinstance(value, str):
             assert f"`{key}` = " in rests, key
+
+
+def test_every_scenario_file_lists_its_assumptions():
+    """The run report's "What this rests on" reads every scenario of scenarios/ (segments of plays are names)."""
+    from pathlib import Path
+
+    from csim.scenario import load_scenario
+    from csim.scenario.reference import assumptions
+
+    files = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.toml"))
+    assert len(files) >= 5
+    for path in files:
+        found = dict(assumptions(load_scenario(path)))
+        assert "health.reviews_per_year" in found, path.name
