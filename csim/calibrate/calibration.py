@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from csim.calibrate.adjust import HistoryParams, Targets, adjust, ledger_targets, tenure_targets
-from csim.calibrate.fit import (MIN_TREND_CUSTOMERS, MIN_TREND_MONTHS, MODEL_LABELS, ChurnFit, Estimate, churn_estimate,
-                                contraction_estimates, detect_term, expansion_estimates, fit_mrr, fit_reactivation,
+from csim.calibrate.fit import (MIN_TREND_CUSTOMERS, MIN_TREND_MONTHS, MODEL_LABELS, ChurnFit, Estimate, by_term_estimate,
+                                churn_estimate, contraction_estimates, detect_term, expansion_estimates, fit_mrr, fit_reactivation,
                                 from_base, new_customer_trend, price_uplift, reactivation_data, to_periods)
 from csim.calibrate.inputs import Observed
 from csim.calibrate.measure import ledger_view, measure
@@ -174,6 +174,9 @@ def _segment_estimates(observed: Observed, base: Scenario) -> list[SegmentResult
         estimates["annual_churn"] = churn
         if concentration is not None:
             estimates["churn_concentration"] = concentration
+        by_term = by_term_estimate(fit)
+        if by_term is not None:
+            estimates["churn_by_term"] = by_term
         if len(amounts):
             estimates["mrr_median"], estimates["mrr_sigma"] = fit_mrr(amounts, segment.mrr_median, segment.mrr_sigma)
         results.append(SegmentResult(name, segment.name, reason, estimates, fit))
@@ -296,10 +299,18 @@ def _segment_data(result: SegmentResult, base_data: dict, overrides: dict) -> di
     segment = copy.deepcopy(next(s for s in base_data["segments"] if s["name"] == result.base_name))
     segment["name"] = result.name
     for key, estimate in result.estimates.items():
-        segment[key] = int(estimate.value) if key == "term_months" else _round(estimate.value)
-    if result.estimates["annual_churn"].fitted and "churn_concentration" not in result.estimates:
-        # Fitted as one probability for every account: a base's spread between accounts would distort it.
-        segment.pop("churn_concentration", None)
+        if key == "term_months":
+            segment[key] = int(estimate.value)
+        elif isinstance(estimate.value, list):
+            segment[key] = [_round(v) for v in estimate.value]
+        else:
+            segment[key] = _round(estimate.value)
+    if result.estimates["annual_churn"].fitted:
+        # Fitted as one probability for every account / every renewal: a base's spread between
+        # accounts or shape by tenure would distort it.
+        for key in ("churn_concentration", "churn_by_term"):
+            if key not in result.estimates:
+                segment.pop(key, None)
     segment.update(overrides)
     return segment
 

@@ -15,6 +15,8 @@ Estimators (each stated where it is computed):
   engine as it is (``churn_concentration`` = α + β), any other model as the constant per-term
   probability with the same expected churn over the observed exposure (:func:`fit_churn`,
   :func:`churn_estimate`);
+* churn by renewal number: odds ratios of the observed churn per period to the written model's at
+  the first periods that hold enough churns, when they differ beyond chance (:func:`churn_by_term`);
 * MRR: log-normal maximum likelihood on each customer's first monthly amount (:func:`fit_mrr`);
 * expansion, contraction, price uplift: event counts per active account-year and mean fractional
   sizes of the ledger's MRR changes, renewal repricing told apart by its date (:func:`fit_movements`);
@@ -50,6 +52,10 @@ MIN_CUSTOMERS, MIN_CHURNS = 5, 1
 MIN_SIZE_EVENTS, MIN_TREND_CUSTOMERS, MIN_TREND_MONTHS = 3, 20, 6
 #: AIC advantage the model with more parameters needs to be chosen.
 AIC_MARGIN = 2.0
+#: churn_by_term: fewest churns a period needs for its own multiplier (a hazard of 30 churns has a
+#: relative standard error of about 1/√30 ≈ 18 %), most periods shaped, and the level of the
+#: likelihood-ratio test that the periods' churn differs from the model's (else nothing is written).
+MIN_PERIOD_CHURNS, MAX_SHAPED_PERIODS, SHAPE_TEST_LEVEL = 30, 12, 0.01
 
 _START, _REACTIVATION, _EXPANSION, _CONTRACTION = (EVENT_KINDS.index(k) for k in
                                                     ("start", "reactivation", "expansion", "contraction"))
@@ -235,6 +241,8 @@ class ChurnFit:
     #: The written model's churn per decision of a cohort at decisions 1 … ``periods``, before health
     #: effects (an sBG's falls with tenure as the accounts likelier to churn leave).
     engine_hazards: list[float] = field(default_factory=list)
+    #: Churn by renewal number (:func:`churn_by_term`), None when churn per period is the model's.
+    shape: "TermShape | None" = None
 
     def __post_init__(self):
         self.best = self.best or self.model
@@ -418,6 +426,75 @@ def fit_churn(tenures: Tenures | None, term: int, cohorts: Sequence[Sequence[flo
                     engine_hazards=engine)
 
 
+@dataclass
+class TermShape:
+    """Churn by renewal number of one segment (``churn_by_term``).
+
+    ``multipliers``: odds ratios m_k of the observed churn per period to the base hazard at periods
+    1 … K; ``base``: the base hazard per period at 1 … K; ``tail``: the constant per-term probability
+    of the periods after K (None when those hold fewer than :data:`MIN_PERIOD_CHURNS` churns or the
+    written model is an sBG, whose own hazard is the base); ``statistic``, ``p_value``: the
+    likelihood-ratio test of the observed hazards against the base (K degrees of freedom).
+    """
+
+    multipliers: list[float]
+    observed: list[float]
+    base: list[float]
+    churns: list[int]
+    tail: float | None
+    statistic: float
+    p_value: float
+
+
+def churn_by_term(tenures: Tenures, fit: ChurnFit) -> TermShape | None:
+    """Multipliers of the odds of not renewing at the first renewal decisions, or None.
+
+    Rule: the periods shaped are 1 … K, K the longest run from period 1 of periods with at least
+    :data:`MIN_PERIOD_CHURNS` churns each, at most :data:`MAX_SHAPED_PERIODS`. The observed hazard
+    of period k is the Kaplan–Meier one, churns at k over customers at risk at k (survived k − 1
+    decisions). The base hazard is the written model's: an sBG's cohort hazard at k, else one
+    probability for every period, the churns over the decisions faced after period K (when those
+    hold enough churns; else the fit's constant per-term probability). m_k = odds(observed_k) /
+    odds(base_k). Written only when a likelihood-ratio test rejects the base at
+    :data:`SHAPE_TEST_LEVEL`: churn that does not change with tenure gets no multipliers.
+    """
+    from scipy.stats import chi2
+
+    t, d, _ = to_periods(tenures, fit.term)
+    churns, at_risk = [], []
+    for k in range(1, MAX_SHAPED_PERIODS + 1):
+        e = int(np.sum(d & (t == k)))
+        if e < MIN_PERIOD_CHURNS:
+            break
+        churns.append(e)
+        at_risk.append(int(np.sum(t >= k)))
+    K = len(churns)
+    if K == 0:
+        return None
+    tail = None
+    if fit.heterogeneous:
+        base = [float(h) for h in fit.engine_hazards[:K]]
+    else:
+        tail_churns = int(np.sum(d & (t > K)))
+        faced = float(np.sum(np.maximum(0.0, t - K)))
+        if tail_churns >= MIN_PERIOD_CHURNS and faced > 0:
+            tail = tail_churns / faced
+        base = [tail if tail is not None else fit.per_term] * K
+    if len(base) < K or not all(0.0 < b < 1.0 for b in base):
+        return None
+    observed = [e / n for e, n in zip(churns, at_risk)]
+    statistic = 0.0
+    for e, n, h, g in zip(churns, at_risk, observed, base):
+        statistic += 2.0 * (e * math.log(h / g) + ((n - e) * math.log((1.0 - h) / (1.0 - g)) if h < 1.0 else 0.0))
+    p_value = float(chi2.sf(statistic, K))
+    if p_value >= SHAPE_TEST_LEVEL:
+        return None
+    # Bounds of the scenario schema (segments[].churn_by_term).
+    multipliers = [min(1e3, max(1e-3, (h / (1.0 - h)) / (g / (1.0 - g)) if h < 1.0 else 1e3))
+                   for h, g in zip(observed, base)]
+    return TermShape(multipliers, observed, base, churns, tail, statistic, p_value)
+
+
 def _discrete_hazard():
     from csim.forecast import DiscreteTimeHazard
 
@@ -452,6 +529,8 @@ def churn_estimate(tenures: Tenures | None, term: int, base_annual: float, what:
                                           "fit churn"), None, None
     fit = fit_churn(tenures, term, cohorts=cohorts)
     annual, concentration = fit.annual, None
+    shape = churn_by_term(tenures, fit) if cohorts is None else None
+    fit.shape = shape
     if fit.heterogeneous:
         alpha, beta = fit.params["alpha_"], fit.params["beta_"]
         annual = 1.0 - (1.0 - alpha / (alpha + beta)) ** (12.0 / term)
@@ -464,7 +543,31 @@ def churn_estimate(tenures: Tenures | None, term: int, base_annual: float, what:
                "candidates": fit.candidates, "per_term": fit.per_term, "term_months": fit.term,
                "customers": fit.customers, "churns": fit.churns, "periods": fit.periods,
                "equivalent_constant_annual_churn": fit.annual, "direct_annual_churn": annual, "notes": fit.notes}
-    return Estimate(annual, fit.sentence(), details=details), concentration, fit
+    sentence = fit.sentence()
+    if shape is not None and shape.tail is not None:
+        # The constant probability now describes the periods after the shaped ones only.
+        annual = 1.0 - (1.0 - shape.tail) ** (12.0 / term)
+        details["direct_annual_churn"] = annual
+        sentence += (f"; with churn_by_term on the first {len(shape.multipliers)} "
+                     f"{'terms' if term > 1 else 'months'}, the churn per {'term' if term > 1 else 'month'} "
+                     f"after them: {shape.tail:.4g}")
+    return Estimate(annual, sentence, details=details), concentration, fit
+
+
+def by_term_estimate(fit: ChurnFit | None) -> Estimate | None:
+    """``churn_by_term`` of one segment from its churn fit (:func:`churn_by_term`), or None."""
+    shape = getattr(fit, "shape", None) if fit is not None else None
+    if shape is None:
+        return None
+    unit = "term" if fit.term > 1 else "month"
+    model = "the written sBG's cohort hazard" if fit.heterogeneous else "one churn probability for every " + unit
+    source = (f"fitted: odds ratios of the observed churn per {unit} (Kaplan–Meier hazard, ≥ {MIN_PERIOD_CHURNS} "
+              f"churns each) to {model} at {unit}s 1–{len(shape.multipliers)}: observed "
+              f"{', '.join(f'{h:.3g}' for h in shape.observed)} against {', '.join(f'{g:.3g}' for g in shape.base)} "
+              f"(likelihood ratio {shape.statistic:.1f} on {len(shape.multipliers)} df, p = {shape.p_value:.2g})")
+    return Estimate([float(f"{m:.4g}") for m in shape.multipliers], source,
+                    details={"observed": shape.observed, "base": shape.base, "churns": shape.churns,
+                             "tail": shape.tail, "statistic": shape.statistic, "p_value": shape.p_value})
 
 
 # ------------------------------------------------------------------------------------------ MRR

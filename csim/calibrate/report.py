@@ -18,6 +18,8 @@ NOT_IDENTIFIED = ("conversion and the lead count behind new customers", "ICP fit
 
 
 def _value(value) -> str:
+    if isinstance(value, (list, tuple)):  # churn_by_term
+        return "[" + ", ".join(_value(v) for v in value) + "]"
     if isinstance(value, (int, np.integer)):
         return f"{int(value):,}"
     return f"{value:.4g}"

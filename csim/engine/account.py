@@ -14,6 +14,9 @@ Non-renewal uses the same idea in discrete time: each account has an Exp(1) chur
 each renewal decision spends −log(1−q(h)) of it, q(h) being the per-term probability of not
 renewing at the current health; the account gives notice at the decision where the budget runs
 out. For monthly plans the decisions where nothing happens are skipped analytically.
+With ``churn_by_term`` the k-th decision of a life (counted from the first payment, or from a
+reactivation) adds log m_k to the log-odds: the decisions on that list are costed one by one and
+the analytic skip applies beyond it.
 """
 
 from __future__ import annotations
@@ -135,10 +138,20 @@ class Account:
     def _log(self, now: float, kind: int, before: int, after: int) -> None:
         self.world.events.add(now, self.idx, kind, before, after, self.stage(now), self.health)
 
-    def _q_cost(self, bonus: float) -> float:
-        """Churn budget spent by one renewal decision at the current health: −log(1 − q(h))."""
+    def _shift(self, j: int) -> float:
+        """Log-odds added at renewal decision ``j`` (0-based) of the current life: log m_(j+1) of
+        ``churn_by_term``, 0 beyond the list."""
+        shift = self.seg.churn_shift
+        return shift[j] if j < len(shift) else 0.0
+
+    def _q_cost(self, bonus: float, shift: float = 0.0) -> float:
+        """Churn budget spent by one renewal decision at the current health: −log(1 − q(h)).
+
+        ``shift`` is the decision's log odds multiplier (``churn_by_term``), applied at reference
+        health before the health and touch shifts; ``bonus`` is the touches' log-odds of renewing.
+        """
         w = self.world
-        x = self.churn_logit - w.churn_effect * (self.health - w.health_reference) - bonus
+        x = self.churn_logit + shift - w.churn_effect * (self.health - w.health_reference) - bonus
         if x == -INF:
             return 0.0
         if x == INF:
@@ -189,7 +202,16 @@ class Account:
         j = self.decision_j
         if now >= self._decision_time(j):
             passed = math.floor((now - self._decision_time(j)) / self.seg.term_days) + 1
-            self.spent += self._q_cost(self.bonus) + (passed - 1) * self._q_cost(0.0)
+            shift = self.seg.churn_shift
+            if j >= len(shift):
+                self.spent += self._q_cost(self.bonus) + (passed - 1) * self._q_cost(0.0)
+            else:
+                # Decisions on the churn_by_term list each have their own cost; the rest share one.
+                listed = min(passed, len(shift) - j)
+                cost = self._q_cost(self.bonus, shift[j])
+                for k in range(j + 1, j + listed):
+                    cost += self._q_cost(0.0, shift[k])
+                self.spent += cost + (passed - listed) * self._q_cost(0.0)
             self.bonus = 0.0
             self.decision_j = j + passed
 
@@ -197,6 +219,21 @@ class Account:
         """Monthly plans: skip the decisions where nothing happens (exact for constant health)."""
         j = self.decision_j
         left = self.budget - self.spent
+        shift = self.seg.churn_shift
+        if j < len(shift):
+            # churn_by_term: walk the listed decisions one by one (at most 120), then skip analytically.
+            bonus = self.bonus
+            for k in range(j, len(shift)):
+                left -= self._q_cost(bonus, shift[k])
+                bonus = 0.0
+                if left <= 0.0:
+                    self.times[T_DECISION] = self._decision_time(k)
+                    return
+            rest = self._q_cost(0.0)
+            # smallest n with n·rest >= left, after the listed decisions
+            self.times[T_DECISION] = INF if rest <= 0.0 else self._decision_time(
+                len(shift) - 1 + max(1, math.ceil(left / rest)))
+            return
         rest = self._q_cost(0.0)
         first = self._q_cost(self.bonus) if self.bonus else rest
         if first >= left:
@@ -467,7 +504,7 @@ class Account:
         """A renewal decision, notice_days before a term end."""
         seg = self.seg
         if seg.has_renewal_events:
-            self.spent += self._q_cost(self.bonus)
+            self.spent += self._q_cost(self.bonus, self._shift(self.decision_j))
             self.bonus = 0.0
             self.decision_j += 1
         else:

@@ -36,7 +36,7 @@ class SegmentParams:
     """A segment's parameters in the units the hot path wants (per day, log-odds, days)."""
 
     __slots__ = ("mrr_median", "mrr_sigma", "term_days", "notice_days", "has_renewal_events", "uplift",
-                 "churn_logit", "churn_beta_law", "expansion_per_day", "expansion_size", "contraction_per_day", "contraction_size",
+                 "churn_logit", "churn_shift", "churn_beta_law", "expansion_per_day", "expansion_size", "contraction_per_day", "contraction_size",
                  "payment_failure_per_day", "referral_per_day", "health_clocks")
 
     def __init__(self, seg: Segment, scenario: Scenario):
@@ -48,6 +48,9 @@ class SegmentParams:
         self.uplift = seg.price_uplift if seg.term_months >= 12 else 0.0
         mean = per_term_churn(seg.annual_churn, seg.term_months)
         self.churn_logit = logit(mean)
+        # Log-odds added at the k-th renewal decision of a life (churn_by_term, log of the odds
+        # multipliers); empty when churn does not depend on the renewal number.
+        self.churn_shift = tuple(math.log(m) for m in seg.churn_by_term or ())
         # Heterogeneous churn propensity (sBG): per-term probability ~ Beta(alpha, beta) with the
         # segment's mean; None when every account has the segment's probability.
         self.churn_beta_law = None

@@ -35,6 +35,12 @@ Elasticity = bounded(-50.0, 50.0)
 #: A change of health, target health or a probability: health and probabilities live in [0, 1].
 Shift = bounded(-1.0, 1.0)
 
+#: A multiplier of the odds of not renewing at one renewal decision (segments[].churn_by_term):
+#: positive, and at most 1000, a guard against typos (1000 turns a 1 % churn into 91 %).
+ChurnMultiplier = Annotated[float, Field(gt=0.0, le=1e3)]
+#: At most this many multipliers: ten years of monthly decisions is more than any table supports.
+CHURN_BY_TERM_MAX = 120
+
 #: Expected marketing leads over the horizon may be at most this multiple of ``max_accounts``:
 #: every lead is simulated, so a runaway lead rate would otherwise run for hours with no output.
 LEADS_PER_ACCOUNT_LIMIT = 20
@@ -65,6 +71,7 @@ class Segment(_Frozen):
     sales_cycle_days: Positive = Field(30.0, description="Median sales cycle, days (log-normal, sigma = acquisition.sales_cycle_sigma).")
     sales_cost_per_deal: NonNegative = Field(0.0, description="Sales cost per won deal, currency. Source: KBCM CAC ≈ $1.1-1.2 per $1 of new ACV (marketing + sales).")
     referral_rate: Rate = Field(0.1, description="Referral leads per account-year at reference health. Source: 20-50 % of new customers from referrals at scale (weak).")
+    churn_by_term: tuple[ChurnMultiplier, ...] | None = Field(None, max_length=CHURN_BY_TERM_MAX, description="Churn that changes with the renewal number (a hazard shaped by tenure, e.g. a hump in the first months): multipliers of the odds of not renewing at the account's 1st, 2nd, ... renewal decision (monthly plans: month 1, 2, ...), each > 0 and at most 1000; decisions beyond the list use 1. They multiply the odds at reference health, before the health and touch shifts (add log m_k to the per-decision log-odds). Decisions count from the account's first payment (an initial-book account has made those of its tenure already) and start again at a reactivation; a save does not restart them. None: the same odds at every decision. Fitted by csim calibrate (odds ratios of the observed to the model hazard per month); otherwise assumption.")
     churn_concentration: Positive | None = Field(None, description="Differences in churn propensity between accounts (shifted-beta-geometric heterogeneity): each account's per-term probability of not renewing at reference health is drawn from a Beta law with the segment's mean (from annual_churn) and this concentration alpha + beta; an account that has already renewed k terms draws from Beta(alpha, beta + k), the law of the survivors of k terms. Small values (about 1-5): accounts differ widely and retention rises with tenure; none: every account has the segment's probability (apart from health). Fitted by csim calibrate (sBG alpha + beta); otherwise assumption.")
 
 
