@@ -37,6 +37,9 @@ def plot_survival(km: Mapping[str, pd.DataFrame], ax=None):
                         alpha=0.2, linewidth=0)
     ax.set(title="Account survival", xlabel="tenure (months)", ylabel="share still a customer", ylim=(0, 1.02))
     ax.legend(loc="best", fontsize="small")
+    from csim.forecast.plots import at_risk_rows
+
+    at_risk_rows(ax, km)  # accounts still at risk per scenario, under the axis
     return ax
 
 

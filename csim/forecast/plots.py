@@ -27,17 +27,29 @@ def plot_km(km, ax=None, label: str | None = None, color=None):
     return ax
 
 
-def at_risk_row(ax, km, ticks=None) -> None:
-    """The number still at risk under the x-axis at each tick, as survival figures print it."""
-    table = km.table_
+def at_risk_row(ax, km, ticks=None, row: int = 0, label: str = "at risk", color: str = "dimgrey") -> None:
+    """The number still at risk under the x-axis at each tick, as survival figures print it.
+
+    ``km``: a fitted KaplanMeier or its table (columns ``t`` and ``at_risk``); ``row`` stacks one
+    row per curve (row 0 first), labelled ``label`` in the curve's ``color``.
+    """
+    table = km.table_ if hasattr(km, "table_") else km
     ticks = [x for x in (ax.get_xticks() if ticks is None else ticks) if ax.get_xlim()[0] <= x <= ax.get_xlim()[1]]
     t, n = table["t"].to_numpy(), table["at_risk"].to_numpy()
     transform = ax.get_xaxis_transform()
-    ax.text(0.0, -0.2, "at risk", transform=ax.transAxes, ha="right", va="top", fontsize=7, color="dimgrey")
+    y = -0.2 - 0.07 * row
+    ax.text(0.0, y, label, transform=ax.transAxes, ha="right", va="top", fontsize=7, color=color)
     for x in ticks:
         later = np.flatnonzero(t >= x)
         count = int(n[later[0]]) if len(later) else 0
-        ax.text(x, -0.2, f"{count:,}", transform=transform, ha="center", va="top", fontsize=7, color="dimgrey")
+        ax.text(x, y, f"{count:,}", transform=transform, ha="center", va="top", fontsize=7, color=color)
+
+
+def at_risk_rows(ax, curves: dict) -> None:
+    """One at-risk row per curve (label → KaplanMeier or table), in the colours of the lines drawn."""
+    lines = {line.get_label(): line.get_color() for line in ax.get_lines()}
+    for row, (label, km) in enumerate(curves.items()):
+        at_risk_row(ax, km, row=row, label=f"{label}", color=lines.get(str(label), "dimgrey"))
 
 
 def plot_survival(km=None, fits: dict | None = None, times=None, ax=None, unit: str = "months", title: str | None = None):
@@ -73,6 +85,7 @@ def plot_groups(curves: dict, ax=None, unit: str = "months", title: str | None =
     ax.set_xlabel(f"tenure ({unit})")
     ax.set_title(title or "Survival by group")
     ax.legend(frameon=False, fontsize=8)
+    at_risk_rows(ax, curves)  # customers still at risk per group, under the axis
     return ax
 
 
