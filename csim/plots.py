@@ -37,13 +37,9 @@ NRR_COLOUR, GRR_COLOUR = "#0072B2", "#D55E00"
 
 def money_ticks(axis) -> None:
     """Money on an axis as 950, 12k, 1.2M (no offset like ``1e7`` above the axis)."""
-    def label(value, _):
-        size = abs(value)
-        for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if size >= limit:
-                return f"{value / limit:,.3g}{suffix}"
-        return f"{value:,.0f}"
-    axis.set_major_formatter(label)
+    from csim.report import short_money
+
+    axis.set_major_formatter(lambda value, _: short_money(value))
 
 
 def count_ticks(axis) -> None:

@@ -10,7 +10,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 from csim import __version__
 from csim.io import atomic_write_text
 
-__all__ = ["write_run_report", "render_run_report", "format_value", "markdown_table"]
+__all__ = ["write_run_report", "render_run_report", "format_value", "short_money", "markdown_table"]
 
 def headline_metrics() -> tuple[str, ...]:
     """Rows of the run report's headline table: the registry's headline metrics, in its order."""
@@ -25,6 +25,16 @@ FIGURE_TITLES = {
     "customers.png": "Paying customers by month",
     "nrr.png": "NRR and GRR, trailing-12-month cohort and monthly period forms",
 }
+
+
+def short_money(value: float) -> str:
+    """Money read at a glance: 950, 12.5k, 1.2M, 3.4B (three significant digits), as axes and
+    sentences show it; exact amounts belong in tables (:func:`format_value`)."""
+    size = abs(value)
+    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if size >= limit:
+            return f"{value / limit:,.3g}{suffix}"
+    return f"{value:,.0f}"
 
 
 def format_value(value: float | None, unit: str, *, difference: bool = False) -> str:
@@ -178,11 +188,9 @@ def _in_short(summary: Mapping) -> str:
         return "The run produced no replications, so there is nothing to summarise."
 
     def prose(value: float, unit: str) -> str:
-        # Sentences read better with 120.4 M than with 120,448,320.36, and with whole accounts.
-        if unit.startswith("currency") and math.isfinite(value) and abs(value) >= 1e6:
-            return f"{value / 1e6:,.1f} M"
-        if unit.startswith("currency") and math.isfinite(value) and abs(value) >= 1e4:
-            return f"{value / 1e3:,.0f} k"
+        # Sentences read better with 120M than with 120,448,320.36, and with whole accounts.
+        if unit.startswith("currency") and math.isfinite(value):
+            return short_money(value)
         if unit == "accounts" and math.isfinite(value):
             return f"{value:,.0f}"
         return format_value(value, unit)

@@ -91,3 +91,16 @@ def test_format_value():
     assert format_value(1234567.891, "currency/month") == "1,234,567.89"
     assert format_value(float("nan"), "ratio") == "n/a"
     assert format_value(2.5, "ratio") == "2.50"
+
+
+def test_money_at_a_glance_is_the_same_on_axes_and_in_sentences():
+    from matplotlib.figure import Figure
+
+    from csim.plots import money_ticks
+    from csim.report import short_money
+
+    assert [short_money(v) for v in (950, 12_000, 1_234_567, 120_448_320.36, -3.4e9)] == [
+        "950", "12k", "1.23M", "120M", "-3.4B"]
+    ax = Figure().subplots()
+    money_ticks(ax.yaxis)
+    assert ax.yaxis.get_major_formatter()(2_500_000, 0) == "2.5M"
