@@ -202,40 +202,38 @@ class Account:
         j = self.decision_j
         if now >= self._decision_time(j):
             passed = math.floor((now - self._decision_time(j)) / self.seg.term_days) + 1
+            # Decisions on the churn_by_term list each have their own cost; the rest share one.
             shift = self.seg.churn_shift
-            if j >= len(shift):
-                self.spent += self._q_cost(self.bonus) + (passed - 1) * self._q_cost(0.0)
-            else:
-                # Decisions on the churn_by_term list each have their own cost; the rest share one.
-                listed = min(passed, len(shift) - j)
-                cost = self._q_cost(self.bonus, shift[j])
-                for k in range(j + 1, j + listed):
-                    cost += self._q_cost(0.0, shift[k])
-                self.spent += cost + (passed - listed) * self._q_cost(0.0)
+            listed = max(0, min(passed, len(shift) - j))
+            cost, bonus = 0.0, self.bonus
+            for k in range(j, j + listed):
+                cost += self._q_cost(bonus, shift[k])
+                bonus = 0.0
+            if passed > listed:
+                cost += self._q_cost(bonus) + (passed - listed - 1) * self._q_cost(0.0)
+            self.spent += cost
             self.bonus = 0.0
             self.decision_j = j + passed
 
     def _plan_monthly_decision(self, now: float) -> None:
-        """Monthly plans: skip the decisions where nothing happens (exact for constant health)."""
+        """Monthly plans: skip the decisions where nothing happens (exact for constant health).
+
+        Decisions on the churn_by_term list (at most 120) are walked one by one; beyond it every
+        decision costs the same and the one where the budget runs out is found analytically.
+        """
         j = self.decision_j
         left = self.budget - self.spent
         shift = self.seg.churn_shift
-        if j < len(shift):
-            # churn_by_term: walk the listed decisions one by one (at most 120), then skip analytically.
-            bonus = self.bonus
-            for k in range(j, len(shift)):
-                left -= self._q_cost(bonus, shift[k])
-                bonus = 0.0
-                if left <= 0.0:
-                    self.times[T_DECISION] = self._decision_time(k)
-                    return
-            rest = self._q_cost(0.0)
-            # smallest n with n·rest >= left, after the listed decisions
-            self.times[T_DECISION] = INF if rest <= 0.0 else self._decision_time(
-                len(shift) - 1 + max(1, math.ceil(left / rest)))
-            return
+        bonus = self.bonus
+        while j < len(shift):
+            left -= self._q_cost(bonus, shift[j])
+            bonus = 0.0
+            if left <= 0.0:
+                self.times[T_DECISION] = self._decision_time(j)
+                return
+            j += 1
         rest = self._q_cost(0.0)
-        first = self._q_cost(self.bonus) if self.bonus else rest
+        first = self._q_cost(bonus) if bonus else rest
         if first >= left:
             n = 1
         else:
