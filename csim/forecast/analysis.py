@@ -304,7 +304,7 @@ def analyse_tenure(data, options: ForecastOptions, covariates: pd.DataFrame | No
         event = data.columns.get("event")
         raise InputError(source, f"column '{event}'" if event else None,
                          "no churn events: every row is censored; survival models need at least one")
-    subjects = getattr(data, "subjects", None)
+    subjects = data.subjects
     result = {"input": {"kind": "tenure", "source": data.source,
                         "customers": int(subjects) if subjects is not None else int(len(t)), "churned": int(d.sum()),
                         "unit": data.unit, "left_truncated": int(np.sum(a > 0)) if a is not None else 0},
@@ -464,28 +464,24 @@ def _contract_covariates(result, t, d, covariates, encoding, diagnostics, notes)
     if fit is None:
         return
     out = _model_dict("sbg_covariates", fit)
-    profiles = {"reference": {}}
-    for name, spec in (encoding or {}).items():
-        if spec.get("type") == "categorical":
-            for level in natural_sorted(spec["levels"]):
-                column = f"{name}[{level}]"
-                profiles[f"{name} = {level}"] = {column: 1.0} if column in covariates.columns else {}
-    # Numeric covariates at their mean (0 may lie far outside the data); level columns at 0 or 1.
-    dummies = {c for profile in profiles.values() for c in profile} | {
-        f"{name}[{level}]" for name, spec in (encoding or {}).items() if spec.get("type") == "categorical"
-        for level in spec["levels"]}
+    # One profile per level of each text covariate (its 0/1 column set, the reference level's all
+    # 0); numeric covariates at their mean, since 0 may lie far outside the data.
+    level_columns = {f"{name} = {level}": f"{name}[{level}]" for name, spec in (encoding or {}).items()
+                     if spec.get("type") == "categorical" for level in natural_sorted(spec["levels"])}
+    dummies = set(level_columns.values())
     base = {c: (0.0 if c in dummies else float(covariates[c].mean())) for c in covariates.columns}
     out["profiles_note"] = "numeric covariates at their mean" if any(c not in dummies for c in covariates.columns) else ""
+    profiles = {label: ({column: 1.0} if column in covariates.columns else {})
+                for label, column in level_columns.items()} or {"reference": {}}
     levels = []
     for label, profile in profiles.items():
-        if label == "reference" and len(profiles) > 1:
-            continue  # every level is listed, the reference among them
         table = fit.parameters_at({**base, **profile})
+        low, high = table.columns[2], table.columns[3]  # lower_95 / upper_95 (named by the level)
         row = {"profile": label}
-        for parameter in ("alpha_", "beta_"):
-            row[parameter.rstrip("_")] = _nan_to_none(float(table.loc[parameter, "estimate"]))
-            row[f"{parameter.rstrip('_')}_lower"] = _nan_to_none(float(table.iloc[:, 2][parameter]))
-            row[f"{parameter.rstrip('_')}_upper"] = _nan_to_none(float(table.iloc[:, 3][parameter]))
+        for parameter in ("alpha", "beta"):
+            row[parameter] = _nan_to_none(float(table.loc[f"{parameter}_", "estimate"]))
+            row[f"{parameter}_lower"] = _nan_to_none(float(table.loc[f"{parameter}_", low]))
+            row[f"{parameter}_upper"] = _nan_to_none(float(table.loc[f"{parameter}_", high]))
         a, b = row["alpha"], row["beta"]
         row["mean_churn"] = None if a is None or b is None else a / (a + b)
         levels.append(row)

@@ -362,7 +362,7 @@ def _load_counting_process(args, extra: list[str], unit: str):
     from csim.forecast.counting import counting_process
 
     frame = io.read_table(args.data)
-    io.require_columns(frame, [args.id, args.start, args.duration, args.event] + extra, args.data)
+    io.require_columns(frame, extra, args.data)  # the row columns are counting_process's to check
     table = counting_process(frame, id=args.id, start=args.start, stop=args.duration, event=args.event,
                              source=str(args.data))
     rows = frame.iloc[table.row - 1].reset_index(drop=True)
