@@ -61,7 +61,7 @@ def bare_simpy(n_processes: int, days: float, mean_gap_days: float, seed: int = 
 def engine(n_accounts: int, years: int, reps: int = 1) -> dict:
     import numpy as np
 
-    from csim.engine.world import World
+    from csim.engine.world import World, quiet_garbage_collector
     from csim.scenario import load_scenario
 
     scenario = load_scenario(ROOT / "scenarios" / "baseline.toml", [
@@ -69,7 +69,8 @@ def engine(n_accounts: int, years: int, reps: int = 1) -> dict:
         f"cs_team.headcount={max(1, round(4 * n_accounts / 1000))}"])
     world = World(scenario, 0)
     started = time.perf_counter()
-    records = world.run()
+    with quiet_garbage_collector():  # as simulate_replication runs a world
+        records = world.run()
     wall = time.perf_counter() - started
     events = next(world.env._eid)
     acc = records.accounts
