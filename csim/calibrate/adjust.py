@@ -13,7 +13,13 @@ history is (:mod:`csim.calibrate.measure`), and the parameters are moved until t
   sBG; its concentration α + β stays as fitted, docs/calibration.md §2.2) is moved by Newton steps on
   f(x) = log(E(x)/D), D the observed churns and E(x) the churns the simulated hazard by renewal
   decision expects among the observed customers at risk (a standardised ratio, so how customers
-  are spread over tenure does not matter). The slope f'(x) is measured: the second simulation
+  are spread over tenure does not matter). A segment whose churn changes with the renewal number
+  (``churn_by_term``, multipliers m_1 … m_K) has each of those decisions' total log-odds x + log m_k
+  moved the same way by its own ratio E_k/D_k when it holds ``MIN_PERIOD_CHURNS`` observed churns
+  (the others keep their multiplier and move with x), and x by the ratio of all the other decisions
+  together (by the total when those hold fewer than :data:`MIN_TAIL_CHURNS` churns): health effects and touches act
+  on a hump unevenly (the spread of health between accounts flattens it), so the multipliers fitted
+  at reference health are re-fitted on the simulated world. The slope f'(x) is measured: the second simulation
   changes the churn log-odds only (so the two simulations share every account and random number,
   and their difference is nearly free of noise). It is below 1 because failed payments add churn
   x does not move and because churn selects the healthier accounts. Until it is measured the slope
@@ -42,8 +48,8 @@ from typing import Callable
 
 import numpy as np
 
-from csim.calibrate.fit import Tenures, new_customer_trend
-from csim.calibrate.measure import at_risk, expected_churns, measure
+from csim.calibrate.fit import MIN_PERIOD_CHURNS, MULTIPLIER_BOUNDS, Tenures, new_customer_trend
+from csim.calibrate.measure import churns_by_decision, expected_by_decision, measure
 from csim.records import Records
 
 #: Most simulations of the history the adjustment runs.
@@ -54,22 +60,27 @@ CONVERGED = 0.01
 LOGIT_BOUND = math.log(1e4)
 #: Largest factor one step may move a rate or a lead flow by.
 MAX_STEP = 5.0
+#: Fewest observed churns after the shaped decisions for those to set the level x on their own.
+MIN_TAIL_CHURNS = 30
 
 
 @dataclass
 class HistoryParams:
-    """The adjusted parameters: per segment, the per-term churn log-odds at reference health,
-    expansion and contraction rates (per account-year) and marketing leads per month at month 0 of
-    the history; ``slope``: log growth of the lead rate per month."""
+    """The adjusted parameters: per segment, the per-term churn log-odds at reference health, the
+    log multipliers of ``churn_by_term`` (segments that have it), expansion and contraction rates
+    (per account-year) and marketing leads per month at month 0 of the history; ``slope``: log
+    growth of the lead rate per month."""
 
     logit: dict[str, float]
+    shape: dict[str, list[float]] = field(default_factory=dict)
     expansion: dict[str, float] = field(default_factory=dict)
     contraction: dict[str, float] = field(default_factory=dict)
     leads: dict[str, float] = field(default_factory=dict)
     slope: float = 0.0
 
     def copy(self) -> "HistoryParams":
-        return replace(self, logit=dict(self.logit), expansion=dict(self.expansion),
+        return replace(self, logit=dict(self.logit), shape={s: list(v) for s, v in self.shape.items()},
+                       expansion=dict(self.expansion),
                        contraction=dict(self.contraction), leads=dict(self.leads))
 
 
@@ -130,10 +141,39 @@ def _average(proposals: list[HistoryParams]) -> HistoryParams:
     first = proposals[0]
     return HistoryParams(
         logit={s: mean([p.logit[s] for p in proposals], False) for s in first.logit},
+        shape={s: [mean([p.shape[s][j] for p in proposals], False) for j in range(len(v))]
+               for s, v in first.shape.items()},
         expansion={s: mean([p.expansion[s] for p in proposals], True) for s in first.expansion},
         contraction={s: mean([p.contraction[s] for p in proposals], True) for s in first.contraction},
         leads={s: mean([p.leads[s] for p in proposals], True) for s in first.leads},
         slope=mean([p.slope for p in proposals], False))
+
+
+def _reshape(x: float, shape: list[float], nxt: HistoryParams, s: str, observed: np.ndarray,
+             expected: np.ndarray, f_total: float, slope: float) -> tuple[list[float], list[float]]:
+    """One step for a segment with ``churn_by_term`` (see the module doc): sets ``nxt.logit[s]`` from
+    the decisions after the shaped ones and returns the new log multipliers and each shaped decision's
+    log(expected/observed)."""
+    # Decisions with enough churns of their own are moved one by one; the others together move x.
+    own = np.zeros(len(observed), bool)
+    own[:len(shape)] = observed[:len(shape)] >= MIN_PERIOD_CHURNS
+    tail_observed, tail_expected = float(observed[~own].sum()), float(expected[~own].sum())
+    if tail_observed >= MIN_TAIL_CHURNS and tail_expected > 0:
+        f_tail = math.log(tail_expected / tail_observed)
+        nxt.logit[s] = min(max(x - f_tail / slope, -LOGIT_BOUND), LOGIT_BOUND)
+    ratios, out = [], []
+    low, high = math.log(MULTIPLIER_BOUNDS[0]), math.log(MULTIPLIER_BOUNDS[1])
+    for j, log_m in enumerate(shape):
+        d = float(observed[j]) if j < len(observed) else 0.0
+        e = float(expected[j]) if j < len(expected) else 0.0
+        if d < MIN_PERIOD_CHURNS:  # too few churns of its own to move it: it moves with x
+            out.append(log_m)
+            continue
+        f = math.log(max(e, 1e-9) / d)
+        f = min(max(f, -math.log(MAX_STEP)), math.log(MAX_STEP))
+        ratios.append(f)
+        out.append(min(max(x + log_m - f / slope - nxt.logit[s], low), high))
+    return out, ratios
 
 
 def adjust(params: HistoryParams, observed: Targets, terms: dict[str, int],
@@ -148,9 +188,10 @@ def adjust(params: HistoryParams, observed: Targets, terms: dict[str, int],
     values used and the observed/simulated ratios).
     """
     involuntary = involuntary or {}
-    risk = {s: at_risk(observed.tenures[s], terms[s]) for s in params.logit}
+    risk = {s: churns_by_decision(observed.tenures[s], terms[s]) for s in params.logit}
     slopes: dict[str, float] = {}
-    for s, (at, churns) in risk.items():
+    for s, (at, by_decision) in risk.items():
+        churns = float(by_decision.sum())
         h = churns / max(float(at.sum()), 1.0)
         slopes[s] = (1.0 - h) * (1.0 - min(involuntary.get(s, 0.0) / h, 0.8)) if churns > 0 else 1.0
     first: dict[str, tuple[float, float]] = {}
@@ -163,9 +204,11 @@ def adjust(params: HistoryParams, observed: Targets, terms: dict[str, int],
         probe = i == 0  # the next simulation moves the churn log-odds only, to measure the slope
         for s in params.logit:
             row = {"annual_churn_logit": params.logit[s]}
-            at, churns = risk[s]
+            at, by_decision = risk[s]
+            churns = float(by_decision.sum())
             if churns > 0 and s in simulated.tenures:
-                expected = expected_churns(at, simulated.tenures[s], terms[s])
+                expected_k = expected_by_decision(at, simulated.tenures[s], terms[s])
+                expected = float(expected_k.sum())
                 row.update(observed_churns=churns, simulated_expected_churns=expected)
                 f = math.log(max(expected, 1e-9) / churns)
                 worst = max(worst, abs(f))
@@ -178,6 +221,11 @@ def adjust(params: HistoryParams, observed: Targets, terms: dict[str, int],
                 row["slope"] = slopes[s]
                 row["se_logit"] = 1.0 / (math.sqrt(churns) * slopes[s])
                 nxt.logit[s] = min(max(params.logit[s] - f / slopes[s], -LOGIT_BOUND), LOGIT_BOUND)
+                if s in params.shape and not probe:
+                    nxt.shape[s], f_shape = _reshape(params.logit[s], params.shape[s], nxt, s, by_decision,
+                                                     expected_k, f, slopes[s])
+                    row.update(churn_by_term_log=params.shape[s], decision_log_ratios=f_shape)
+                    worst = max([worst] + [abs(x) for x in f_shape])
             if probe:
                 step["segments"][s] = row
                 continue

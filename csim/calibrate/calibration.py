@@ -22,13 +22,13 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from csim.calibrate.adjust import HistoryParams, Targets, adjust, ledger_targets, tenure_targets
-from csim.calibrate.fit import (MIN_TREND_CUSTOMERS, MIN_TREND_MONTHS, MODEL_LABELS, ChurnFit, Estimate, by_term_estimate,
+from csim.calibrate.fit import (MIN_TREND_CUSTOMERS, MIN_TREND_MONTHS, MODEL_LABELS, ChurnFit, Estimate, Tenures, by_term_estimate, company_shape,
                                 churn_estimate, contraction_estimates, detect_term, expansion_estimates, fit_mrr, fit_reactivation,
                                 from_base, new_customer_trend, price_uplift, reactivation_data, to_periods)
 from csim.calibrate.inputs import Observed
@@ -152,7 +152,7 @@ def _base_segment(name: str, term: int | None, median: float | None, base: Scena
 
 def _segment_estimates(observed: Observed, base: Scenario) -> list[SegmentResult]:
     """Term, churn and MRR of every input segment, and its base segment."""
-    results = []
+    chosen = {}
     for name in observed.segments:
         tenures = observed.tenures[name]
         amounts = observed.first_amounts.get(name, np.empty(0))
@@ -168,9 +168,21 @@ def _segment_estimates(observed: Observed, base: Scenario) -> list[SegmentResult
             segment, reason = _base_segment(name, term.value if term.fitted else None, median, base)
             if not term.fitted:
                 term.value = segment.term_months
+        chosen[name] = (term, segment, reason)
+    # The company's shape by tenure, per term, for segments too small to show their own.
+    companies = {}
+    if observed.route != "cohorts":
+        for term in {int(t.value) for t, _, _ in chosen.values()}:
+            companies[term] = company_shape([observed.tenures[n] for n, (t, _, _) in chosen.items()
+                                             if int(t.value) == term], term)
+    results = []
+    for name, (term, segment, reason) in chosen.items():
+        tenures = observed.tenures[name]
+        amounts = observed.first_amounts.get(name, np.empty(0))
         estimates = {"term_months": term}
         churn, concentration, fit = churn_estimate(None if observed.route == "cohorts" else tenures, int(term.value),
-                                                   segment.annual_churn, cohorts=observed.cohorts)
+                                                   segment.annual_churn, cohorts=observed.cohorts,
+                                                   company=companies.get(int(term.value)))
         estimates["annual_churn"] = churn
         if concentration is not None:
             estimates["churn_concentration"] = concentration
@@ -334,6 +346,8 @@ def _history_data(results: list[SegmentResult], observed: Observed, base: Scenar
         if r.name in params.logit:
             q = _expit(params.logit[r.name])
             over["annual_churn"] = 1.0 - (1.0 - q) ** (12.0 / term)
+        if r.name in params.shape:
+            over["churn_by_term"] = [math.exp(v) for v in params.shape[r.name]]
         for key, source in (("expansion_rate", params.expansion), ("contraction_rate", params.contraction)):
             if r.name in source:
                 over[key] = min(source[r.name], 365.0)
@@ -425,11 +439,60 @@ def _simulate(data: dict, reps: int, seed: int, source: str) -> Records:
     return simulate(scenario, reps, seed, executor="serial" if small else "auto", progress=False)
 
 
-def _observe(records: Records, observed: Observed) -> Records:
-    """Simulated records as the input shows them: a ledger view for a ledger, the accounts for the rest."""
-    if observed.route != "ledger":
-        return records
-    return ledger_view(records, observed.origin, observed.as_of, observed.records.segments, observed.has_channel)
+def _observe(records: Records, observed: Observed, seed: int) -> Records:
+    """Simulated records as the input shows them: a ledger view for a ledger, the accounts followed
+    as long as the table's customers were for a customer table (:func:`censor_like`), the accounts
+    as they are for cohorts (followed whole periods, as survivor counts are)."""
+    if observed.route == "ledger":
+        return ledger_view(records, observed.origin, observed.as_of, observed.records.segments, observed.has_channel)
+    if observed.route == "table":
+        return censor_like(records, observed.tenures, seed)
+    return records
+
+
+#: Purpose code of the random stream that draws a simulated customer's observation window.
+CENSORING_STREAM = 0xCE5
+
+
+def censor_like(records: Records, tenures: dict[str, Tenures], seed: int) -> Records:
+    """``records`` with every account followed for a window drawn from its segment's observation
+    windows in the customer table ``tenures``.
+
+    A customer table follows each customer until it churned or the export was made: its late
+    tenures rest on few customers (the real table of docs/calibration.md has 21 at risk at month
+    12 of 2,000). A simulated history that followed every account to the end would hold far more,
+    and its intervals at late tenures would be too narrow to compare with. So each simulated
+    account gets a window W from the table's own distribution of windows (the reverse
+    Kaplan–Meier curve: a still-active customer's tenure is a window, a churned one's says only
+    that its window was at least that long; mass beyond the last window: followed to the end)
+    and is seen churned when it churned by W, else active at W — one day past its W-th monthly
+    renewal date, which it has passed, as a table's "tenure W, active" has. Windows come from
+    their own stream per replication (``SeedSequence([seed, CENSORING_STREAM, replication])``),
+    so the same seed gives the same histories.
+    """
+    from csim.forecast import KaplanMeier
+
+    acc = dict(records.accounts)
+    months = (acc["end"] - acc["start"]) / MONTH_DAYS
+    window = np.full(len(months), np.inf)
+    for code, name in enumerate(records.segments):
+        seen = tenures.get(name)
+        mine = acc["segment"] == code
+        if seen is None or not mine.any() or seen.churned.all():
+            continue
+        censoring = KaplanMeier().fit(seen.months, ~np.asarray(seen.churned, bool))
+        times = np.unique(np.asarray(seen.months, float)[~np.asarray(seen.churned, bool)])
+        g = np.asarray(censoring.survival(np.concatenate([[0.0], times])), float)
+        mass = np.append(-np.diff(g), g[-1])  # each window's probability; the last: beyond every window
+        values = np.append(times, np.inf)
+        for rep in np.unique(acc["replication"][mine]):
+            rows = np.flatnonzero(mine & (acc["replication"] == rep))
+            rng = np.random.default_rng(np.random.SeedSequence([int(seed), CENSORING_STREAM, int(rep)]))
+            window[rows] = rng.choice(values, size=len(rows), p=mass / mass.sum())
+    cut = months > window + 1e-9
+    acc["end"] = np.where(cut, acc["start"] + window * MONTH_DAYS + 1.0, acc["end"])
+    acc["churned"] = np.where(cut, False, acc["churned"]).astype(acc["churned"].dtype)
+    return replace(records, accounts=acc)
 
 
 # ------------------------------------------------------------------------------------------ the steps
@@ -477,6 +540,8 @@ def calibrate(observed: Observed, base: Scenario, base_path: str, name: str, che
         q = per_term_churn(churn.value, terms[r.name])
         if churn.fitted and 0.0 < q < 1.0:
             params.logit[r.name] = _logit(q)
+            if "churn_by_term" in r.estimates:
+                params.shape[r.name] = [math.log(m) for m in r.estimates["churn_by_term"].value]
         for key, target in (("expansion_rate", params.expansion), ("contraction_rate", params.contraction)):
             if key in r.estimates and r.estimates[key].fitted:
                 target[r.name] = r.estimates[key].value
@@ -492,7 +557,7 @@ def calibrate(observed: Observed, base: Scenario, base_path: str, name: str, che
 
         def run(p: HistoryParams) -> Targets:
             data = _history_data(results, observed, base, base_data, p, estimates, check_reps, seed, k)
-            records = _observe(_simulate(data, check_reps, seed, f"history of {observed.source}"), observed)
+            records = _observe(_simulate(data, check_reps, seed, f"history of {observed.source}"), observed, seed)
             targets = ledger_targets(records, terms) if ledger else tenure_targets(records)
             targets.new = {s: v * k for s, v in targets.new.items()}  # new customers of the whole company
             return targets
@@ -554,6 +619,12 @@ def _record_adjustment(results, estimates, direct: HistoryParams, params: Histor
                              f"simulated slope {last['slope']:.2g})")
             e.source += (f"; adjusted by simulation for the base's health effects, CS touches and failed payments "
                          f"({change:+.0%}){precision}")
+        if r.name in params.shape:
+            e = r.estimates["churn_by_term"]
+            e.details["direct"] = list(e.value)
+            e.value = [float(f"{math.exp(v):.4g}") for v in params.shape[r.name]]
+            e.source += ("; adjusted by simulation, each month's odds on its own observed against simulated churns "
+                         "(the base's health spread and touches flatten a hump)")
         for key, ours, before in (("expansion_rate", params.expansion, direct.expansion),
                                   ("contraction_rate", params.contraction, direct.contraction)):
             if r.name in ours and before.get(r.name, 0) > 0:
@@ -639,7 +710,7 @@ def _self_check(results, observed: Observed, base: Scenario, base_data: dict, pa
                                       scale_figures, segment_retention)
 
     data = _history_data(results, observed, base, base_data, params, estimates, reps, seed, k)
-    simulated = _observe(_simulate(data, reps, seed, f"history of {observed.source}"), observed)
+    simulated = _observe(_simulate(data, reps, seed, f"history of {observed.source}"), observed, seed)
     by_segment = {name: retention_points(t.months) for name, t in observed.tenures.items()}
     if observed.route == "ledger":
         acc = observed.records.accounts
@@ -703,8 +774,8 @@ def _approximations(results, observed: Observed) -> list[str]:
     notes = []
     for r in results:
         fit = r.churn
-        if fit is None or fit.degenerate:
-            continue
+        if fit is None or fit.degenerate or fit.shape is not None:
+            continue  # a shape by tenure is written as churn_by_term: the self-check shows how well it holds
         best, engine = np.asarray(fit.hazards, float), np.asarray(fit.engine_hazards, float)
         if len(best) < 2 or len(engine) != len(best) or not (np.all(np.isfinite(best)) and np.all(np.isfinite(engine))):
             continue
@@ -720,8 +791,8 @@ def _approximations(results, observed: Observed) -> list[str]:
         notes.append(f"segment {r.name}: the fitted churn ({MODEL_LABELS[fit.best]}: {shown}) is {early:.3g} per "
                      f"{unit} over the first {third} {unit}s of tenure and {late:.3g} over the last {third}; the "
                      f"written churn, {written}, gives a cohort {e_early:.3g} and {e_late:.3g} at reference health "
-                     "(before the adjustment for health); the engine has no churn that changes with tenure for one "
-                     "account")
+                     "(before the adjustment for health); the data show no shape by tenure strong enough for "
+                     "churn_by_term")
     if observed.route == "ledger":
         notes.append("reactivation: a ledger does not tell voluntary from involuntary churn; both probabilities are "
                      "the fitted share")

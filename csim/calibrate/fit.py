@@ -15,8 +15,10 @@ Estimators (each stated where it is computed):
   engine as it is (``churn_concentration`` = α + β), any other model as the constant per-term
   probability with the same expected churn over the observed exposure (:func:`fit_churn`,
   :func:`churn_estimate`);
-* churn by renewal number: odds ratios of the observed churn per period to the written model's at
-  the first periods that hold enough churns, when they differ beyond chance (:func:`churn_by_term`);
+* churn by renewal number: odds multipliers at the first periods that hold enough churns, under
+  which the written model churns what was observed there, when the two differ beyond chance
+  (:func:`churn_by_term`; for an sBG solved over the accounts' propensities,
+  :func:`heterogeneous_multipliers`);
 * MRR: log-normal maximum likelihood on each customer's first monthly amount (:func:`fit_mrr`);
 * expansion, contraction, price uplift: event counts per active account-year and mean fractional
   sizes of the ledger's MRR changes, renewal repricing told apart by its date (:func:`fit_movements`);
@@ -28,7 +30,7 @@ Estimators (each stated where it is computed):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -56,6 +58,10 @@ AIC_MARGIN = 2.0
 #: relative standard error of about 1/√30 ≈ 18 %), most periods shaped, and the level of the
 #: likelihood-ratio test that the periods' churn differs from the model's (else nothing is written).
 MIN_PERIOD_CHURNS, MAX_SHAPED_PERIODS, SHAPE_TEST_LEVEL = 30, 12, 0.01
+#: churn_by_term across segments (:func:`company_shape`): a later period is a spike of its own when
+#: its churns exceed the tail's rate at this one-sided binomial level, with at least this many churns;
+#: periods looked at for spikes.
+SPIKE_LEVEL, MIN_SPIKE_CHURNS, SPIKE_PERIODS = 1e-3, 5, 120
 
 _START, _REACTIVATION, _EXPANSION, _CONTRACTION = (EVENT_KINDS.index(k) for k in
                                                     ("start", "reactivation", "expansion", "contraction"))
@@ -204,7 +210,8 @@ def equivalent_probability(survival, exposure: np.ndarray, weights: np.ndarray |
 
 #: Churn models the engine follows as they are: one probability per term for every account
 #: (geometric) or each account its own from an sBG (``churn_concentration``). The others describe
-#: churn that changes with tenure for one account, which the engine does not have.
+#: churn that changes with tenure for one account, which the engine has only as odds multipliers by
+#: renewal number (``churn_by_term``, :func:`churn_by_term`).
 ENGINE_MODELS = ("geometric", "sbg")
 #: Churn models in words.
 MODEL_LABELS = {"sbg": "sBG", "bdw": "BdW", "geometric": "geometric", "discrete_hazard": "discrete-time hazard"}
@@ -273,9 +280,9 @@ class ChurnFit:
             backtest = (f", backtest error {best['mape']:.3g} % against {mine['mape']:.3g} %"
                         if best.get("mape") is not None and mine.get("mape") is not None else "")
             chosen += (f"; the {MODEL_LABELS[self.best]} ({shown(self.best_params)}) describes the data better (AIC "
-                       f"{best['aic']:.1f} against {mine['aic']:.1f}{backtest}) but makes churn change with tenure "
-                       f"for each account, which the engine does not have: the {MODEL_LABELS[self.model]} is the "
-                       "best model it follows")
+                       f"{best['aic']:.1f} against {mine['aic']:.1f}{backtest}); the engine's churn per account is "
+                       f"geometric or sBG, a shape by tenure added as churn_by_term where the data show one: the "
+                       f"{MODEL_LABELS[self.model]} is the better of those")
         edge = " (at the edge of its parameter space: no heterogeneity visible)" if self.degenerate else ""
         if self.heterogeneous:
             alpha, beta = self.params["alpha_"], self.params["beta_"]
@@ -430,8 +437,11 @@ def fit_churn(tenures: Tenures | None, term: int, cohorts: Sequence[Sequence[flo
 class TermShape:
     """Churn by renewal number of one segment (``churn_by_term``).
 
-    ``multipliers``: odds ratios m_k of the observed churn per period to the base hazard at periods
-    1 … K; ``base``: the base hazard per period at 1 … K; ``tail``: the constant per-term probability
+    ``multipliers``: the list written, odds multipliers m_k at periods 1, 2, … (1 where a period is
+    not shaped); ``periods``: the shaped periods, to which ``observed``, ``base`` and ``churns``
+    belong: the segment's own first periods, under whose multipliers the written model churns
+    ``observed`` (odds ratios to ``base`` for a homogeneous segment), then the periods ``borrowed``
+    from the company's shape (:func:`company_shape`: its hazard, its tail as ``base``); ``tail``: the constant per-term probability
     of the periods after K (None when those hold fewer than :data:`MIN_PERIOD_CHURNS` churns or the
     written model is an sBG, whose own hazard is the base); ``statistic``, ``p_value``: the
     likelihood-ratio test of the observed hazards against the base (K degrees of freedom).
@@ -444,18 +454,125 @@ class TermShape:
     tail: float | None
     statistic: float
     p_value: float
+    periods: list[int] = field(default_factory=list)
+    borrowed: list[int] = field(default_factory=list)
+    #: Degrees of freedom of the test (the periods it compared).
+    df: int = 0
 
 
-def churn_by_term(tenures: Tenures, fit: ChurnFit) -> TermShape | None:
-    """Multipliers of the odds of not renewing at the first renewal decisions, or None.
+@dataclass
+class CompanyShape:
+    """Churn by renewal number of all segments of one term together (:func:`company_shape`).
+
+    ``ratios``: shaped period (1-based) → odds ratio of its churn to ``tail``, the churn per period
+    of the periods not shaped; ``hazards`` and ``churns``: the shaped periods' observed churn per
+    period and churn counts; ``spikes``: the shaped periods after the first run (e.g. an annual
+    renewal month).
+    """
+
+    ratios: dict[int, float]
+    hazards: dict[int, float]
+    churns: dict[int, int]
+    tail: float
+    spikes: list[int]
+    statistic: float
+    p_value: float
+
+
+def _hazard_table(tenures: Tenures, term: int, periods: int) -> tuple[np.ndarray, np.ndarray]:
+    """Churns and customers at risk at periods 1 … ``periods``."""
+    t, d, _ = to_periods(tenures, term)
+    churns = np.bincount(t[d].astype(np.int64), minlength=periods + 1)[1:periods + 1]
+    at_risk = np.array([(t >= k).sum() for k in range(1, periods + 1)])
+    return churns, at_risk
+
+
+def company_shape(tenures: Sequence[Tenures], term: int) -> CompanyShape | None:
+    """Churn by renewal number of several segments' customers together, or None.
+
+    Segments too small to shape their own early periods still show the company's (a trial ending
+    in month 3, an annual renewal month): the customers of every segment of one term are pooled and
+    the periods shaped are the run from period 1 with :data:`MIN_PERIOD_CHURNS` churns each (as for
+    one segment, :func:`churn_by_term`) and, after it, every *spike*: a period whose churns a
+    binomial at the tail's rate would reach with probability below :data:`SPIKE_LEVEL` (with at
+    least :data:`MIN_SPIKE_CHURNS` churns). The tail is the churn per decision faced in the other
+    periods after the run. Each shaped period's odds ratio to the tail is what a segment borrows
+    (proportional odds across segments: an assumption, stated in the written source). None when no
+    period is shaped or a likelihood-ratio test does not reject one churn probability for every
+    period at :data:`SHAPE_TEST_LEVEL`.
+    """
+    from scipy.stats import binom, chi2
+
+    pooled = Tenures(months=np.concatenate([np.asarray(x.months, float) for x in tenures]),
+                     churned=np.concatenate([np.asarray(x.churned, bool) for x in tenures]),
+                     inclusive=all(x.inclusive for x in tenures))
+    t, d, _ = to_periods(pooled, term)
+    top = int(min(t.max(), SPIKE_PERIODS)) if len(t) else 0
+    if top < 1:
+        return None
+    churns, at_risk = _hazard_table(pooled, term, top)
+    run = churns[:MAX_SHAPED_PERIODS] >= MIN_PERIOD_CHURNS
+    K = int(np.argmin(run)) if not run.all() else len(run)
+    faced = float(np.sum(np.maximum(0.0, np.minimum(t, top) - K)))
+    tail_churns = float(churns[K:].sum())
+    if faced <= 0 or tail_churns <= 0:
+        return None
+    tail = tail_churns / faced
+    spikes = [k for k in range(K + 1, top + 1) if churns[k - 1] >= MIN_SPIKE_CHURNS
+              and binom.sf(churns[k - 1] - 1, at_risk[k - 1], tail) < SPIKE_LEVEL]
+    if spikes:  # the tail without its spikes
+        tail = ((tail_churns - sum(churns[k - 1] for k in spikes))
+                / max(faced - sum(at_risk[k - 1] for k in spikes), 1.0))
+    shaped = list(range(1, K + 1)) + spikes
+    if not shaped or not 0.0 < tail < 1.0:
+        return None
+    hazards = {k: float(churns[k - 1] / at_risk[k - 1]) for k in shaped}
+    statistic = 0.0
+    for k in shaped:
+        e, n, h = churns[k - 1], at_risk[k - 1], hazards[k]
+        statistic += 2.0 * (e * math.log(h / tail) + ((n - e) * math.log((1.0 - h) / (1.0 - tail)) if h < 1.0 else 0.0))
+    p_value = float(chi2.sf(statistic, len(shaped)))
+    if p_value >= SHAPE_TEST_LEVEL:
+        return None
+    return CompanyShape({k: _odds_ratio(hazards[k], tail) for k in shaped}, hazards,
+                        {k: int(churns[k - 1]) for k in shaped}, float(tail), spikes, float(statistic), p_value)
+
+
+def churn_by_term(tenures: Tenures, fit: ChurnFit, company: CompanyShape | None = None) -> TermShape | None:
+    """Multipliers of the odds of not renewing by renewal number, or None.
+
+    The segment's own first periods (:func:`_own_shape`), then every period of the company's shape
+    (:func:`company_shape`, customers of all segments of the term pooled) after them, at the
+    company's odds ratio to its tail; periods in between get 1. None when neither has one.
+    """
+    own = _own_shape(tenures, fit)
+    K = len(own.multipliers) if own is not None else 0
+    borrowed = sorted(k for k in (company.ratios if company is not None else {}) if k > K)
+    if not borrowed:
+        return own
+    multipliers = (list(own.multipliers) if own is not None else []) + [1.0] * (borrowed[-1] - K)
+    for k in borrowed:
+        multipliers[k - 1] = company.ratios[k]
+    if own is None:
+        own = TermShape([], [], [], [], None, company.statistic, company.p_value, df=len(company.ratios))
+    return replace(own, multipliers=multipliers, periods=own.periods + borrowed, borrowed=borrowed,
+                   observed=own.observed + [company.hazards[k] for k in borrowed],
+                   base=own.base + [company.tail] * len(borrowed),
+                   churns=own.churns + [company.churns[k] for k in borrowed])
+
+
+def _own_shape(tenures: Tenures, fit: ChurnFit) -> TermShape | None:
+    """The segment's own multipliers of the odds of not renewing at its first renewal decisions, or None.
 
     Rule: the periods shaped are 1 … K, K the longest run from period 1 of periods with at least
     :data:`MIN_PERIOD_CHURNS` churns each, at most :data:`MAX_SHAPED_PERIODS`. The observed hazard
     of period k is the Kaplan–Meier one, churns at k over customers at risk at k (survived k − 1
     decisions). The base hazard is the written model's: an sBG's cohort hazard at k, else one
     probability for every period, the churns over the decisions faced after period K (when those
-    hold enough churns; else the fit's constant per-term probability). m_k = odds(observed_k) /
-    odds(base_k). Written only when a likelihood-ratio test rejects the base at
+    hold enough churns; else the fit's constant per-term probability). For one probability for
+    every account m_k = odds(observed_k) / odds(base_k); for an sBG the m_k under which the cohort
+    of Beta(α, β) propensities churns observed_k at each k (:func:`heterogeneous_multipliers`: the
+    odds ratio of the cohort hazards would fall short of a hump). Written only when a likelihood-ratio test rejects the base at
     :data:`SHAPE_TEST_LEVEL`: churn that does not change with tenure gets no multipliers.
     """
     from scipy.stats import chi2
@@ -489,10 +606,68 @@ def churn_by_term(tenures: Tenures, fit: ChurnFit) -> TermShape | None:
     p_value = float(chi2.sf(statistic, K))
     if p_value >= SHAPE_TEST_LEVEL:
         return None
-    # Bounds of the scenario schema (segments[].churn_by_term).
-    multipliers = [min(1e3, max(1e-3, (h / (1.0 - h)) / (g / (1.0 - g)) if h < 1.0 else 1e3))
-                   for h, g in zip(observed, base)]
-    return TermShape(multipliers, observed, base, churns, tail, statistic, p_value)
+    if fit.heterogeneous:
+        multipliers = heterogeneous_multipliers(observed, fit.params["alpha_"], fit.params["beta_"])
+    else:
+        multipliers = [_odds_ratio(h, g) for h, g in zip(observed, base)]
+    return TermShape(multipliers, observed, base, churns, tail, statistic, p_value, periods=list(range(1, K + 1)), df=K)
+
+
+#: churn_by_term multipliers are kept within the scenario schema's bounds (segments[].churn_by_term).
+MULTIPLIER_BOUNDS = (1e-3, 1e3)
+#: Beta quantiles on which :func:`heterogeneous_multipliers` integrates over the accounts' propensities.
+PROPENSITY_NODES = 4000
+
+
+def _odds_ratio(h: float, g: float) -> float:
+    """odds(h) / odds(g) within :data:`MULTIPLIER_BOUNDS`."""
+    low, high = MULTIPLIER_BOUNDS
+    return min(high, max(low, (h / (1.0 - h)) / (g / (1.0 - g)) if h < 1.0 else high))
+
+
+def heterogeneous_multipliers(hazards: Sequence[float], alpha: float, beta: float) -> list[float]:
+    """Odds multipliers m_1 … m_K under which a cohort of Beta(α, β) propensities churns ``hazards``.
+
+    The engine gives account i, of per-period churn p_i ~ Beta(α, β) when new, the probability
+    f(p_i, m_k) = m_k·p_i / (1 − p_i + m_k·p_i) of not renewing at decision k (its odds times m_k).
+    The cohort's churn at k is the mean of f over the accounts still there, whose propensities the
+    earlier decisions have thinned: density ∝ Beta(p; α, β)·Π_{j<k} (1 − f(p, m_j)). Multiplying the
+    cohort hazard's odds instead (as for a homogeneous segment) misses this twice: the mean of f is
+    below f of the mean where m > 1 (f is concave in p), and a hump of early churn removes the
+    accounts likeliest to churn, lowering the hazard after it. So each m_k is solved in turn, given
+    m_1 … m_(k−1), by root finding on the survivors' mean of f, integrated on
+    :data:`PROPENSITY_NODES` Beta quantiles (equal weights). Exact for the engine at reference
+    health; health effects and CS touches on top are what the simulation-based adjustment moves.
+    """
+    from scipy.optimize import brentq
+    from scipy.stats import beta as beta_dist
+
+    p = beta_dist.ppf((np.arange(PROPENSITY_NODES) + 0.5) / PROPENSITY_NODES, alpha, beta)
+    p = np.clip(p, 1e-12, 1.0 - 1e-12)
+    weight = np.full(len(p), 1.0 / len(p))  # survivors' share of the cohort, by propensity node
+    low, high = MULTIPLIER_BOUNDS
+
+    def churn(m: float) -> np.ndarray:
+        return m * p / (1.0 - p + m * p)
+
+    out = []
+    for h in hazards:
+        alive = weight / weight.sum()
+
+        def gap(log_m: float) -> float:
+            return float(alive @ churn(math.exp(log_m))) - h
+
+        lo, hi = math.log(low), math.log(high)
+        if gap(lo) >= 0.0:
+            log_m = lo
+        elif gap(hi) <= 0.0:
+            log_m = hi
+        else:
+            log_m = brentq(gap, lo, hi, xtol=1e-12)
+        m = math.exp(log_m)
+        out.append(m)
+        weight = weight * (1.0 - churn(m))
+    return out
 
 
 def _discrete_hazard():
@@ -511,7 +686,7 @@ def _params(name: str, fitted) -> dict:
 
 
 def churn_estimate(tenures: Tenures | None, term: int, base_annual: float, what: str = "customers",
-                   cohorts=None) -> tuple[Estimate, Estimate | None, ChurnFit | None]:
+                   cohorts=None, company: CompanyShape | None = None) -> tuple[Estimate, Estimate | None, ChurnFit | None]:
     """``annual_churn`` and ``churn_concentration`` of one segment (the base's churn with the reason
     when the data are too few).
 
@@ -529,7 +704,7 @@ def churn_estimate(tenures: Tenures | None, term: int, base_annual: float, what:
                                           "fit churn"), None, None
     fit = fit_churn(tenures, term, cohorts=cohorts)
     annual, concentration = fit.annual, None
-    shape = churn_by_term(tenures, fit) if cohorts is None else None
+    shape = churn_by_term(tenures, fit, company) if cohorts is None else None
     fit.shape = shape
     if fit.heterogeneous:
         alpha, beta = fit.params["alpha_"], fit.params["beta_"]
@@ -554,20 +729,50 @@ def churn_estimate(tenures: Tenures | None, term: int, base_annual: float, what:
     return Estimate(annual, sentence, details=details), concentration, fit
 
 
+def _periods(ks: Sequence[int], unit: str) -> str:
+    """Periods 1, 2, 3, 4, 12 in ``unit``s as 'months 1–4, 12' (one: 'month 12')."""
+    runs, out = [], []
+    for k in ks:
+        if runs and k == runs[-1][-1] + 1:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    for r in runs:
+        out.append(f"{r[0]}–{r[-1]}" if len(r) > 1 else f"{r[0]}")
+    return f"{unit}{'s' if len(ks) > 1 else ''} {', '.join(out)}"
+
+
 def by_term_estimate(fit: ChurnFit | None) -> Estimate | None:
     """``churn_by_term`` of one segment from its churn fit (:func:`churn_by_term`), or None."""
     shape = getattr(fit, "shape", None) if fit is not None else None
     if shape is None:
         return None
     unit = "term" if fit.term > 1 else "month"
-    model = "the written sBG's cohort hazard" if fit.heterogeneous else "one churn probability for every " + unit
-    source = (f"fitted: odds ratios of the observed churn per {unit} (Kaplan–Meier hazard, ≥ {MIN_PERIOD_CHURNS} "
-              f"churns each) to {model} at {unit}s 1–{len(shape.multipliers)}: observed "
-              f"{', '.join(f'{h:.3g}' for h in shape.observed)} against {', '.join(f'{g:.3g}' for g in shape.base)} "
-              f"(likelihood ratio {shape.statistic:.1f} on {len(shape.multipliers)} df, p = {shape.p_value:.2g})")
+    if fit.heterogeneous:
+        how = ("odds multipliers under which the written sBG's accounts (each its own propensity, thinned by the "
+               f"{unit}s before) churn what was observed per {unit}")
+        model = "the sBG's cohort hazard"
+    else:
+        how = f"odds ratios of the observed churn per {unit} to one churn probability for every {unit}"
+        model = "that probability"
+    own = [k for k in shape.periods if k not in shape.borrowed]
+    parts = []
+    if own:
+        parts.append(f"{how} (Kaplan–Meier hazard, ≥ {MIN_PERIOD_CHURNS} churns each) at {_periods(own, unit)}: "
+                     f"observed {', '.join(f'{h:.3g}' for h in shape.observed[:len(own)])} against {model} "
+                     f"{', '.join(f'{g:.3g}' for g in shape.base[:len(own)])}")
+    if shape.borrowed:
+        parts.append(f"at {_periods(shape.borrowed, unit)} the odds ratios of the churn of all segments' customers "
+                     f"of this term together to their churn in the other {unit}s after the first ({shape.base[-1]:.3g}): "
+                     f"observed {', '.join(f'{h:.3g}' for h in shape.observed[len(own):])} (assumption: the segments "
+                     "share the company's shape by tenure, proportional odds)")
+    rest = f"; 1 at the other {unit}s" if len(shape.periods) < len(shape.multipliers) else ""
+    source = (f"fitted: {'; '.join(parts)}{rest} (likelihood ratio {shape.statistic:.1f} on {shape.df} df, "
+              f"p = {shape.p_value:.2g})")
     return Estimate([float(f"{m:.4g}") for m in shape.multipliers], source,
-                    details={"observed": shape.observed, "base": shape.base, "churns": shape.churns,
-                             "tail": shape.tail, "statistic": shape.statistic, "p_value": shape.p_value})
+                    details={"periods": shape.periods, "borrowed": shape.borrowed, "observed": shape.observed,
+                             "base": shape.base, "churns": shape.churns, "tail": shape.tail,
+                             "statistic": shape.statistic, "p_value": shape.p_value})
 
 
 # ------------------------------------------------------------------------------------------ MRR

@@ -101,28 +101,26 @@ def measure(records: Records, terms: dict[str, int], tables: dict[str, pd.DataFr
     return out, pd.concat(counts, ignore_index=True)
 
 
-def at_risk(tenures: Tenures, term: int) -> tuple[np.ndarray, float]:
-    """Customers at risk at renewal decision k = 1, 2, … and the churns, in ``term``-month decisions."""
+def churns_by_decision(tenures: Tenures, term: int) -> tuple[np.ndarray, np.ndarray]:
+    """Customers at risk at renewal decision k = 1, 2, … and the churns at each, in ``term``-month decisions."""
     t, d, _ = to_periods(tenures, term)
     top = int(t.max()) if len(t) else 0
-    return np.array([(t >= k).sum() for k in range(1, top + 1)], float), float(d.sum())
+    ks = np.arange(1, top + 1)
+    return (np.array([(t >= k).sum() for k in ks], float),
+            np.bincount(t[d].astype(np.int64), minlength=top + 1)[1:top + 1].astype(float))
 
 
-def expected_churns(risk: np.ndarray, tenures: Tenures, term: int) -> float:
-    """Churns the hazard of ``tenures`` (Kaplan–Meier by decision) expects among customers at ``risk``.
-
-    Σ_k R(k)·h(k), with R(k) the observed customers at risk at decision k and h(k) = 1 − S(k)/S(k−1)
-    from the Kaplan–Meier curve of ``tenures`` (the simulated ones): observed over expected is the
-    standardised ratio of churn, independent of how the customers are spread over tenure.
-    """
+def expected_by_decision(risk: np.ndarray, tenures: Tenures, term: int) -> np.ndarray:
+    """Churns the hazard of ``tenures`` (Kaplan–Meier by decision) expects among customers at ``risk``,
+    decision by decision: R(k)·h(k), with R(k) the observed customers at risk at decision k and
+    h(k) = 1 − S(k)/S(k−1) from the Kaplan–Meier curve of ``tenures`` (the simulated ones)."""
     from csim.forecast import KaplanMeier
 
     t, d, _ = to_periods(tenures, term)
-    if not len(risk) or not len(t):
-        return 0.0
-    if not d.any():
-        return 0.0
+    if not len(risk) or not len(t) or not d.any():
+        return np.zeros(len(risk))
     s = KaplanMeier().fit(t, d).survival(np.arange(0, len(risk) + 1, dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
         h = np.where(s[:-1] > 0, 1.0 - s[1:] / s[:-1], 0.0)
-    return float(risk @ h)
+    return risk * h
+

@@ -45,9 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="FILE.toml",
                    help="the calibrated scenario to write (.toml); FILE.calibration.json (and from a ledger "
                         "FILE.book.csv) are written next to it")
-    p.add_argument("--base", default="scenarios/baseline.toml", metavar="SCENARIO",
+    p.add_argument("--base", default=None, metavar="SCENARIO",
                    help="scenario whose world and strategy supply what the input cannot tell "
-                        "(default scenarios/baseline.toml)")
+                        "(default scenarios/baseline.toml: the working folder's, else the one csim comes with)")
     p.add_argument("--check-reps", type=int, default=10, metavar="N",
                    help="replications of each simulation of the history, for the adjustment and the self-check "
                         "(default 10; 0 = neither)")
@@ -117,6 +117,23 @@ def _route(args) -> str:
     return "ledger"
 
 
+#: The default base scenario, relative to the working folder or to csim's own source tree.
+DEFAULT_BASE = Path("scenarios") / "baseline.toml"
+
+
+def default_base() -> Path:
+    """``scenarios/baseline.toml`` of the working folder, else the one next to csim's own package
+    (a source checkout or an editable install), so that a team calibrating its table from its own
+    folder gets the documented baseline; neither: an input error asking for ``--base``."""
+    from csim.errors import InputError
+
+    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        if (root / DEFAULT_BASE).is_file():
+            return root / DEFAULT_BASE if root != Path.cwd() else DEFAULT_BASE
+    raise InputError("--base", None, f"no {DEFAULT_BASE} in this folder or beside csim; give --base SCENARIO.toml "
+                                     "(the scenario whose world and strategy fill in what the input cannot tell)")
+
+
 def _check_options(args, route: str):
     """Every option checked before any data is read; returns the loaded base scenario."""
     from csim.errors import InputError
@@ -128,6 +145,8 @@ def _check_options(args, route: str):
         raise InputError("--out", None, f"must be a scenario file name ending in .toml, got {args.out!r}")
     if out.is_dir():
         raise InputError(out, "--out", "is a folder; give a file name ending in .toml")
+    if args.base is None:
+        args.base = str(default_base())
     base_path = Path(args.base)
     if out.resolve() == base_path.resolve():
         raise InputError(out, "--out", f"is the base scenario {args.base}; write the calibration to another file")
