@@ -570,6 +570,7 @@ def calibrate(observed: Observed, base: Scenario, base_path: str, name: str, che
                                     involuntary=involuntary,
                                     months=observed.records.horizon_months if ledger else 0)
         _record_adjustment(results, estimates, direct, params, observed, adjustment)
+        notes += _rigid_churn(adjustment)
         lap("adjustment")
     elif check_reps == 0:
         notes.append("not adjusted by simulation (--check-reps 0): the churn, expansion and contraction rates are the "
@@ -595,6 +596,37 @@ def calibrate(observed: Observed, base: Scenario, base_path: str, name: str, che
     return Calibration(observed=observed, base_path=base_path, segments=results, estimates=estimates, data=data,
                        sources=sources, adjustment=adjustment, check=check, check_reps=check_reps, seed=seed,
                        notes=notes, book=book, divisor=k, timings=timings)
+
+
+#: A measured slope of simulated churn on the churn log-odds below this says that most of the
+#: simulated churn comes from what the log-odds do not move (see :func:`_rigid_churn`).
+RIGID_SLOPE = 0.5
+
+
+def _rigid_churn(adjustment: list[dict]) -> list[str]:
+    """Notes for segments where most simulated churn does not answer to the churn log-odds.
+
+    The slope d log(expected churns)/d(log-odds) is about the share of the simulated churn the
+    log-odds move, times 1 − h. Below :data:`RIGID_SLOPE` the base's failed payments (involuntary
+    churn), missed first value and health make most of it: the adjustment can match the number of
+    churns only by pushing voluntary churn down, and churn then falls less with tenure than the
+    sBG fitted. A ledger cannot tell voluntary from involuntary churn, so this is said, not fixed:
+    the 100,000-customer benchmark ledger (docs/benchmarks.md), whose churn is all voluntary, flags 9
+    of 24 figures with the baseline's failed payments and none without them.
+    """
+    notes = []
+    if len(adjustment) < 2:
+        return notes
+    for name, row in adjustment[-1]["segments"].items():
+        measured = "slope_measured" in adjustment[1]["segments"].get(name, {})
+        slope = row.get("slope")
+        if measured and slope is not None and slope < RIGID_SLOPE:
+            notes.append(f"segment {name}: only about {slope:.0%} of its simulated churn answers to the churn "
+                         "log-odds (the measured slope): the rest comes from the base's failed payments, missed first "
+                         "value and health (assumptions), so voluntary churn was pushed down to match the number of "
+                         "churns; if the self-check flags its retention, a base with less involuntary churn for it "
+                         "may fit (a ledger cannot tell voluntary from involuntary churn)")
+    return notes
 
 
 def _record_adjustment(results, estimates, direct: HistoryParams, params: HistoryParams, observed: Observed,

@@ -456,6 +456,8 @@ class TermShape:
     p_value: float
     periods: list[int] = field(default_factory=list)
     borrowed: list[int] = field(default_factory=list)
+    #: The pooled model the borrowed periods' odds ratios are to (:attr:`CompanyShape.model`).
+    borrowed_model: str = ""
     #: Degrees of freedom of the test (the periods it compared).
     df: int = 0
 
@@ -464,8 +466,9 @@ class TermShape:
 class CompanyShape:
     """Churn by renewal number of all segments of one term together (:func:`company_shape`).
 
-    ``ratios``: shaped period (1-based) → odds ratio of its churn to ``tail``, the churn per period
-    of the periods not shaped; ``hazards`` and ``churns``: the shaped periods' observed churn per
+    ``ratios``: shaped period (1-based) → odds ratio of its churn to ``base``, the pooled written
+    model's hazard there (``model``: "sbg", its cohort hazard; "geometric", one probability for
+    the periods not shaped); ``hazards`` and ``churns``: the shaped periods' observed churn per
     period and churn counts; ``spikes``: the shaped periods after the first run (e.g. an annual
     renewal month).
     """
@@ -473,7 +476,8 @@ class CompanyShape:
     ratios: dict[int, float]
     hazards: dict[int, float]
     churns: dict[int, int]
-    tail: float
+    base: dict[int, float]
+    model: str
     spikes: list[int]
     statistic: float
     p_value: float
@@ -495,13 +499,15 @@ def company_shape(tenures: Sequence[Tenures], term: int) -> CompanyShape | None:
     the periods shaped are the run from period 1 with :data:`MIN_PERIOD_CHURNS` churns each (as for
     one segment, :func:`churn_by_term`) and, after it, every *spike*: a period whose churns a
     binomial at the tail's rate would reach with probability below :data:`SPIKE_LEVEL` (with at
-    least :data:`MIN_SPIKE_CHURNS` churns). The tail is the churn per decision faced in the other
-    periods after the run. Each shaped period's odds ratio to the tail is what a segment borrows
-    (proportional odds across segments: an assumption, stated in the written source). None when no
-    period is shaped or a likelihood-ratio test does not reject one churn probability for every
-    period at :data:`SHAPE_TEST_LEVEL`.
+    least :data:`MIN_SPIKE_CHURNS` churns). The base is the written model of the pooled customers
+    (:func:`fit_churn`): an sBG's cohort hazard at each period (the fall of churn with tenure that
+    heterogeneity alone gives is no shape), else one probability, the churn per decision faced in
+    the periods after the run that are not spikes. Each shaped period's odds ratio to the base is
+    what a segment borrows (proportional odds across segments: an assumption, stated in the
+    written source). None when no period is shaped or a likelihood-ratio test does not reject the
+    base at :data:`SHAPE_TEST_LEVEL`.
     """
-    from scipy.stats import binom, chi2
+    from scipy.stats import chi2
 
     pooled = Tenures(months=np.concatenate([np.asarray(x.months, float) for x in tenures]),
                      churned=np.concatenate([np.asarray(x.churned, bool) for x in tenures]),
@@ -513,29 +519,43 @@ def company_shape(tenures: Sequence[Tenures], term: int) -> CompanyShape | None:
     churns, at_risk = _hazard_table(pooled, term, top)
     run = churns[:MAX_SHAPED_PERIODS] >= MIN_PERIOD_CHURNS
     K = int(np.argmin(run)) if not run.all() else len(run)
-    faced = float(np.sum(np.maximum(0.0, np.minimum(t, top) - K)))
-    tail_churns = float(churns[K:].sum())
-    if faced <= 0 or tail_churns <= 0:
-        return None
-    tail = tail_churns / faced
-    spikes = [k for k in range(K + 1, top + 1) if churns[k - 1] >= MIN_SPIKE_CHURNS
-              and binom.sf(churns[k - 1] - 1, at_risk[k - 1], tail) < SPIKE_LEVEL]
-    if spikes:  # the tail without its spikes
+    fit = fit_churn(pooled, term)
+    if fit.heterogeneous:  # the pooled sBG's cohort hazard at k: α / (α + β + k − 1)
+        alpha, beta = fit.params["alpha_"], fit.params["beta_"]
+        base = {k: alpha / (alpha + beta + k - 1) for k in range(1, top + 1)}
+        spikes = _spikes(churns, at_risk, K, base)
+    else:  # one probability for the periods after the run, its spikes left out
+        faced = float(np.sum(np.maximum(0.0, np.minimum(t, top) - K)))
+        tail_churns = float(churns[K:].sum())
+        if faced <= 0 or tail_churns <= 0:
+            return None
+        spikes = _spikes(churns, at_risk, K, {k: tail_churns / faced for k in range(1, top + 1)})
         tail = ((tail_churns - sum(churns[k - 1] for k in spikes))
                 / max(faced - sum(at_risk[k - 1] for k in spikes), 1.0))
+        base = {k: tail for k in range(1, top + 1)}
     shaped = list(range(1, K + 1)) + spikes
-    if not shaped or not 0.0 < tail < 1.0:
+    if not shaped or not all(0.0 < base[k] < 1.0 for k in shaped):
         return None
     hazards = {k: float(churns[k - 1] / at_risk[k - 1]) for k in shaped}
     statistic = 0.0
     for k in shaped:
-        e, n, h = churns[k - 1], at_risk[k - 1], hazards[k]
-        statistic += 2.0 * (e * math.log(h / tail) + ((n - e) * math.log((1.0 - h) / (1.0 - tail)) if h < 1.0 else 0.0))
+        e, n, h, g = churns[k - 1], at_risk[k - 1], hazards[k], base[k]
+        statistic += 2.0 * (e * math.log(h / g) + ((n - e) * math.log((1.0 - h) / (1.0 - g)) if h < 1.0 else 0.0))
     p_value = float(chi2.sf(statistic, len(shaped)))
     if p_value >= SHAPE_TEST_LEVEL:
         return None
-    return CompanyShape({k: _odds_ratio(hazards[k], tail) for k in shaped}, hazards,
-                        {k: int(churns[k - 1]) for k in shaped}, float(tail), spikes, float(statistic), p_value)
+    return CompanyShape({k: _odds_ratio(hazards[k], base[k]) for k in shaped}, hazards,
+                        {k: int(churns[k - 1]) for k in shaped}, {k: float(base[k]) for k in shaped},
+                        "sbg" if fit.heterogeneous else "geometric", spikes, float(statistic), p_value)
+
+
+def _spikes(churns: np.ndarray, at_risk: np.ndarray, after: int, base: dict[int, float]) -> list[int]:
+    """Periods after ``after`` whose churns a binomial at ``base`` reaches with probability below
+    :data:`SPIKE_LEVEL` (and at least :data:`MIN_SPIKE_CHURNS` churns)."""
+    from scipy.stats import binom
+
+    return [k for k in range(after + 1, len(churns) + 1) if churns[k - 1] >= MIN_SPIKE_CHURNS
+            and binom.sf(churns[k - 1] - 1, at_risk[k - 1], base[k]) < SPIKE_LEVEL]
 
 
 def churn_by_term(tenures: Tenures, fit: ChurnFit, company: CompanyShape | None = None) -> TermShape | None:
@@ -556,8 +576,9 @@ def churn_by_term(tenures: Tenures, fit: ChurnFit, company: CompanyShape | None 
     if own is None:
         own = TermShape([], [], [], [], None, company.statistic, company.p_value, df=len(company.ratios))
     return replace(own, multipliers=multipliers, periods=own.periods + borrowed, borrowed=borrowed,
+                   borrowed_model=company.model,
                    observed=own.observed + [company.hazards[k] for k in borrowed],
-                   base=own.base + [company.tail] * len(borrowed),
+                   base=own.base + [company.base[k] for k in borrowed],
                    churns=own.churns + [company.churns[k] for k in borrowed])
 
 
@@ -762,9 +783,12 @@ def by_term_estimate(fit: ChurnFit | None) -> Estimate | None:
                      f"observed {', '.join(f'{h:.3g}' for h in shape.observed[:len(own)])} against {model} "
                      f"{', '.join(f'{g:.3g}' for g in shape.base[:len(own)])}")
     if shape.borrowed:
+        pooled = (f"their sBG's cohort hazard ({', '.join(f'{g:.3g}' for g in shape.base[len(own):])})"
+                  if shape.borrowed_model == "sbg" else
+                  f"their churn in the other {unit}s after the first ({shape.base[-1]:.3g})")
         parts.append(f"at {_periods(shape.borrowed, unit)} the odds ratios of the churn of all segments' customers "
-                     f"of this term together to their churn in the other {unit}s after the first ({shape.base[-1]:.3g}): "
-                     f"observed {', '.join(f'{h:.3g}' for h in shape.observed[len(own):])} (assumption: the segments "
+                     f"of this term together to {pooled}: observed "
+                     f"{', '.join(f'{h:.3g}' for h in shape.observed[len(own):])} (assumption: the segments "
                      "share the company's shape by tenure, proportional odds)")
     rest = f"; 1 at the other {unit}s" if len(shape.periods) < len(shape.multipliers) else ""
     source = (f"fitted: {'; '.join(parts)}{rest} (likelihood ratio {shape.statistic:.1f} on {shape.df} df, "

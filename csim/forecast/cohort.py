@@ -451,7 +451,8 @@ class ShiftedBetaGeometric(_ContractRenewalModel):
             # edge go), enough to make the likelihood surface noisy there; the sum of log1p terms
             # is exact to rounding.
             k = np.arange(int(t.max()), dtype=float)
-            cumulative = np.concatenate([[0.0], np.cumsum(np.log1p(-alpha / (alpha + beta + k)))])
+            with np.errstate(divide="ignore"):  # beta = 0 (an optimiser's trial step): S(t ≥ 1) = 0, log = −inf
+                cumulative = np.concatenate([[0.0], np.cumsum(np.log1p(-alpha / (alpha + beta + k)))])
             return cumulative[t.astype(np.int64)]
         return betaln(alpha, beta + t) - betaln(alpha, beta)
 
