@@ -233,7 +233,9 @@ def ledger_records(ledger: pd.DataFrame, as_of=None, name: str = "ledger") -> Re
     """The ledger's history as :class:`~csim.records.Records`, for the metric code of ``csim run``.
 
     Day 0 is the first day of the month of the earliest start; the history ends at ``as_of``
-    (default: the latest date in the ledger), after which nothing is read. Per customer, the
+    (default: the latest date in the ledger), after which nothing is read: changes dated on the
+    as-of day count, later ones do not, even within its month (whose month-end figures are then
+    those of the as-of day). Per customer, the
     amounts of all its running periods add up to its MRR; each change of that sum is one event:
     a first payment (``start``), a return after a gap (``reactivation``), a rise (``expansion``),
     a fall (``contraction``) or a fall to zero (``churn``: a ledger does not say why). Segment and
@@ -254,7 +256,10 @@ def ledger_records(ledger: pd.DataFrame, as_of=None, name: str = "ledger") -> Re
     cents = np.round(ledger["amount"].to_numpy(dtype=float) * 100).astype(np.int64)
     changes = pd.DataFrame({"account": np.concatenate([account, account]), "time": np.concatenate([start, end]),
                             "delta": np.concatenate([cents, -cents])})
-    changes = changes[changes["time"] < horizon]
+    # Nothing after the as-of day is read, even when it falls mid-month (the last month is then
+    # partial: its month-end figures are those of the as-of day).
+    as_of_end = float(_month_days(pd.Series([as_of + pd.Timedelta(days=1)]), origin)[0])
+    changes = changes[changes["time"] < min(horizon, as_of_end)]
     changes = changes.groupby(["account", "time"], sort=True, as_index=False)["delta"].sum()
     changes = changes[changes["delta"] != 0]
     after = changes.groupby("account")["delta"].cumsum().to_numpy()

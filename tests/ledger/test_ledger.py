@@ -39,6 +39,19 @@ def test_a_hand_made_ledger_gives_the_known_history(tmp_path):
     assert read == {"rows": 6, "skipped": 0, "first_skipped": None}
 
 
+def test_nothing_after_a_mid_month_as_of_date_is_read(tmp_path):
+    # c1 moves from 100 to 150 on 2024-04-15: with the history as of 2024-04-10 April is a partial
+    # month whose figures are those of the 10th (no expansion yet).
+    path = tmp_path / "ledger.csv"
+    path.write_text(HAND)
+    ledger, _ = read_ledger(path, parse_column_map(MAP))
+    table = monthly(ledger_records(ledger, as_of="2024-04-10"))
+    check_mrr_bridge(table)
+    got = table[["mrr", "new", "expansion", "contraction", "churn", "reactivation", "customers"]].to_numpy().tolist()
+    assert got == [[300, 300, 0, 0, 0, 0, 2], [350, 50, 0, 0, 0, 0, 3], [320, 0, 20, 0, 50, 0, 2],
+                   [320, 0, 0, 0, 0, 0, 2]]
+
+
 def test_the_messy_ledger_with_bad_rows_skipped_and_counted(tmp_path, capsys):
     out = tmp_path / "history"
     argv = ["ledger", "metrics", str(DATA / "messy_ledger.csv"), "--columns",
