@@ -363,6 +363,7 @@ def _history_data(results: list[SegmentResult], observed: Observed, base: Scenar
         data["acquisition"]["leads_per_month"] = sum(params.leads.values()) / k
         data["acquisition"]["lead_growth_annual"] = min(max(math.expm1(12.0 * params.slope), -0.99), 10.0)
         data["initial_book"] = {"customers": 0, "max_tenure_months": 0.0}
+        data["acquisition"]["deals_in_flight"] = False  # the history starts with the ledger's first customer
         data["horizon_months"] = observed.records.horizon_months
         for key in ("prob_voluntary", "prob_involuntary", "mean_days"):
             data["reactivation"][key] = estimates[("reactivation", key)].value
@@ -731,6 +732,11 @@ def _scenario_data(results, observed: Observed, base: Scenario, base_data: dict,
         sources[("initial_book", "file")] = (f"fitted: the {len(book)} customers paying at the as-of date with their "
                                              "MRR then and their tenure; ICP fit, health and the rest are drawn as for "
                                              "any account")
+        # The company's sales were running at the as-of date: its deals in flight close in the run.
+        data["acquisition"]["deals_in_flight"] = True
+        sources[("acquisition", "deals_in_flight")] = ("set by csim calibrate: the world starts from a running company, "
+                                                       "so the deals its lead flow had in flight at the as-of date close "
+                                                       "in the run (the lead rate and growth extended back: assumption)")
     data["acquisition"]["lead_growth_annual"] = min(max(data["acquisition"]["lead_growth_annual"], -0.99), 10.0)
     return data, sources
 

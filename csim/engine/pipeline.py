@@ -53,10 +53,30 @@ def arrival_times(rate_per_month: float, growth_annual: float, horizon_days: flo
     return np.log1p(b * cum / r0) / b
 
 
-def draw_marketing_leads(scenario: Scenario, rng: np.random.Generator) -> MarketingLeads:
-    """All marketing leads of one replication (see module docstring)."""
+#: Sales cycles longer than median·e^(this·σ) are not looked back for (P(Z > 4) ≈ 3e-5 of deals).
+IN_FLIGHT_SIGMAS = 4.0
+
+
+def in_flight_days(scenario: Scenario) -> float:
+    """Days before day 0 from which a deal can still be in flight at day 0 (``deals_in_flight``):
+    the longest segment median sales cycle times e^(:data:`IN_FLIGHT_SIGMAS`·σ); 0 without it."""
     acq = scenario.acquisition
-    arrived = arrival_times(acq.leads_per_month, acq.lead_growth_annual, scenario.horizon_days, rng)
+    if not acq.deals_in_flight:
+        return 0.0
+    return max(s.sales_cycle_days for s in scenario.segments) * math.exp(IN_FLIGHT_SIGMAS * acq.sales_cycle_sigma)
+
+
+def draw_marketing_leads(scenario: Scenario, rng: np.random.Generator) -> MarketingLeads:
+    """All marketing leads of one replication (see module docstring).
+
+    With ``acquisition.deals_in_flight`` leads also arrive on [−L, 0), L = :func:`in_flight_days`,
+    at the lead rate extended back; of those, the deals won that close at or after day 0 are kept
+    (the rest closed, or were lost, before the run).
+    """
+    acq = scenario.acquisition
+    back = in_flight_days(scenario)
+    start_rate = acq.leads_per_month * (1.0 + acq.lead_growth_annual) ** (-back / 365.25)
+    arrived = arrival_times(start_rate, acq.lead_growth_annual, scenario.horizon_days + back, rng) - back
     n = len(arrived)
     # Fixed draw order, one vector per purpose, so changing one parameter moves no other draw.
     u_segment, u_fit, u_convert, wom_draw = rng.random(n), rng.random(n), rng.random(n), rng.random(n)
@@ -73,4 +93,7 @@ def draw_marketing_leads(scenario: Scenario, rng: np.random.Generator) -> Market
     converts = u_convert < conversion
     cycle_median = np.array([s.sales_cycle_days for s in scenario.segments])[segment]
     closed = arrived + cycle_median * np.exp(acq.sales_cycle_sigma * z_cycle)
+    if back > 0.0:
+        keep = (arrived >= 0.0) | (converts & (closed >= 0.0))
+        return MarketingLeads(arrived[keep], segment[keep], icp_fit[keep], converts[keep], closed[keep], wom_draw[keep])
     return MarketingLeads(arrived, segment, icp_fit, converts, closed, wom_draw)

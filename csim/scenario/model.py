@@ -83,6 +83,7 @@ class Acquisition(_Frozen):
     marketing_cost_per_lead: NonNegative = Field(150.0, description="Marketing cost per lead, currency. Assumption sized with KBCM CAC ratio.")
     sales_cycle_sigma: NonNegative = Field(0.5, description="Log-normal sigma of the sales cycle (dimensionless). Assumption.")
     poor_fit_conversion_factor: NonNegative = Field(0.8, description="Multiplier on conversion for leads outside the ICP. Assumption.")
+    deals_in_flight: bool = Field(False, description="Start with the deals a running lead flow has in flight at day 0: marketing leads also arrive before day 0 (the lead rate and its growth extended back, as far as the longest sales cycle reaches: median × e^(4σ)), and those whose deal closes after day 0 close in the run (their lead cost, spent before it, is not the run's; the leads table shows them with negative arrival days). False: the pipeline starts empty, as for a new company, and the first months have fewer new customers than the lead rate gives. csim calibrate sets true (its scenario starts from a company's as-of date); referrals still start empty.")
 
 
 class BookAccount(_Frozen):
