@@ -60,7 +60,7 @@ CONVERGED = 0.01
 LOGIT_BOUND = math.log(1e4)
 #: Largest factor one step may move a rate or a lead flow by.
 MAX_STEP = 5.0
-#: Fewest observed churns after the shaped decisions for those to set the level x on their own.
+#: Fewest observed churns the decisions not moved on their own need to set the level x by themselves.
 MIN_TAIL_CHURNS = 30
 
 
@@ -150,10 +150,11 @@ def _average(proposals: list[HistoryParams]) -> HistoryParams:
 
 
 def _reshape(x: float, shape: list[float], nxt: HistoryParams, s: str, observed: np.ndarray,
-             expected: np.ndarray, f_total: float, slope: float) -> tuple[list[float], list[float]]:
+             expected: np.ndarray, slope: float) -> tuple[list[float], list[float]]:
     """One step for a segment with ``churn_by_term`` (see the module doc): sets ``nxt.logit[s]`` from
-    the decisions after the shaped ones and returns the new log multipliers and each shaped decision's
-    log(expected/observed)."""
+    the decisions not moved on their own (when they hold :data:`MIN_TAIL_CHURNS` churns; else it
+    keeps the step on the total) and returns the new log multipliers and the log(expected/observed)
+    of each decision moved on its own."""
     # Decisions with enough churns of their own are moved one by one; the others together move x.
     own = np.zeros(len(observed), bool)
     own[:len(shape)] = observed[:len(shape)] >= MIN_PERIOD_CHURNS
@@ -223,7 +224,7 @@ def adjust(params: HistoryParams, observed: Targets, terms: dict[str, int],
                 nxt.logit[s] = min(max(params.logit[s] - f / slopes[s], -LOGIT_BOUND), LOGIT_BOUND)
                 if s in params.shape and not probe:
                     nxt.shape[s], f_shape = _reshape(params.logit[s], params.shape[s], nxt, s, by_decision,
-                                                     expected_k, f, slopes[s])
+                                                     expected_k, slopes[s])
                     row.update(churn_by_term_log=params.shape[s], decision_log_ratios=f_shape)
                     worst = max([worst] + [abs(x) for x in f_shape])
             if probe:

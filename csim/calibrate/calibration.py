@@ -612,8 +612,9 @@ def _rigid_churn(adjustment: list[dict]) -> list[str]:
     churn), missed first value and health make most of it: the adjustment can match the number of
     churns only by pushing voluntary churn down, and churn then falls less with tenure than the
     sBG fitted. A ledger cannot tell voluntary from involuntary churn, so this is said, not fixed:
-    the 100,000-customer benchmark ledger (docs/benchmarks.md), whose churn is all voluntary, flags 9
-    of 24 figures with the baseline's failed payments and none without them.
+    a 20,000-customer ledger made as the calibration benchmark's (benchmarks/bench_calibrate.py),
+    whose churn is all voluntary, flags 9 of 24 figures with the baseline's failed payments and
+    none with them set to 0.
     """
     notes = []
     if len(adjustment) < 2:
@@ -656,8 +657,9 @@ def _record_adjustment(results, estimates, direct: HistoryParams, params: Histor
             e = r.estimates["churn_by_term"]
             e.details["direct"] = list(e.value)
             e.value = [float(f"{math.exp(v):.4g}") for v in params.shape[r.name]]
-            e.source += ("; adjusted by simulation, each month's odds on its own observed against simulated churns "
-                         "(the base's health spread and touches flatten a hump)")
+            e.source += ("; adjusted by simulation, the odds of each renewal decision with 30 of the segment's own "
+                         "churns by its observed against simulated churns (the base's health spread and touches "
+                         "flatten a hump)")
         for key, ours, before in (("expansion_rate", params.expansion, direct.expansion),
                                   ("contraction_rate", params.contraction, direct.contraction)):
             if r.name in ours and before.get(r.name, 0) > 0:
