@@ -65,6 +65,9 @@ def _negation(box) -> str:
     """Words for the region outside ``box``: where the versus scenario stops winning."""
     parts = []
     for name, (low, high) in box.limits.items():
+        if low == high:
+            parts.append(f"{name} ≠ {low:.3g}")
+            continue
         if math.isfinite(low):
             parts.append(f"{name} < {low:.3g}")
         if math.isfinite(high):

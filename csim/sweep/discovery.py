@@ -95,7 +95,9 @@ class Box:
         parts = []
         for name, (low, high) in self.limits.items():
             unit = f" {units[name]}" if units.get(name) else ""
-            if math.isfinite(low) and math.isfinite(high):
+            if low == high:  # a box one level wide (a grid or an integer parameter)
+                parts.append(f"{name} = {_number(low)}{unit}")
+            elif math.isfinite(low) and math.isfinite(high):
                 parts.append(f"{_number(low)}{unit} ≤ {name} ≤ {_number(high)}{unit}")
             elif math.isfinite(low):
                 parts.append(f"{name} ≥ {_number(low)}{unit}")

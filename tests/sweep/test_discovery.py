@@ -121,6 +121,7 @@ def test_describe_quotes_only_restricted_sides_with_units():
     stats = dict(coverage=0.8, density=0.9, mass=0.2, n=40)
     assert Box(limits={"a": (0.2, 0.5)}, categories={}, **stats).describe() == "0.2 ≤ a ≤ 0.5"
     assert Box(limits={"a": (-math.inf, 0.5)}, categories={}, **stats).describe() == "a ≤ 0.5"
+    assert Box(limits={"a": (7.0, 7.0)}, categories={}, **stats).describe() == "a = 7"  # one level wide
     box = Box(limits={"cs_team.headcount": (5.0, math.inf), "segments.smb.annual_churn": (-math.inf, 0.3117)},
               categories={"strategy": ("a", "b")}, **stats)
     assert box.describe() == ("cs_team.headcount ≥ 5 and segments.smb.annual_churn ≤ 0.312 and strategy in {a, b}")
@@ -128,3 +129,11 @@ def test_describe_quotes_only_restricted_sides_with_units():
     X = pd.DataFrame({"cs_team.headcount": [4, 5, 9], "segments.smb.annual_churn": [0.1, 0.2, 0.3],
                       "strategy": ["a", "b", "b"]})
     assert box.contains(X).tolist() == [False, True, True]
+
+
+def test_the_region_outside_a_one_level_box_reads_as_not_equal():
+    from csim.sweep.analyze import _negation
+
+    stats = dict(coverage=0.8, density=0.9, mass=0.2, n=40)
+    assert _negation(Box(limits={"cs_team.headcount": (7.0, 7.0)}, categories={}, **stats)) == "cs_team.headcount ≠ 7"
+    assert _negation(Box(limits={"a": (0.2, 0.5)}, categories={}, **stats)) == "a < 0.2 or a > 0.5"
