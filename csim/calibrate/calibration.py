@@ -432,12 +432,16 @@ def _book_sample(book: pd.DataFrame, k: int) -> pd.DataFrame:
 
 
 def _simulate(data: dict, reps: int, seed: int, source: str) -> Records:
+    return _simulate_replications(data, list(range(reps)), seed, source)
+
+
+def _simulate_replications(data: dict, replications: list[int], seed: int, source: str) -> Records:
     from csim.engine.runner import simulate
     from csim.scenario.load import validate_scenario
 
     scenario = validate_scenario(data, source)
-    small = scenario.expected_intake()[1] * reps < SERIAL_ACCOUNTS
-    return simulate(scenario, reps, seed, executor="serial" if small else "auto", progress=False)
+    small = scenario.expected_intake()[1] * len(replications) < SERIAL_ACCOUNTS
+    return simulate(scenario, replications, seed, executor="serial" if small else "auto", progress=False)
 
 
 def _observe(records: Records, observed: Observed, seed: int) -> Records:
@@ -584,7 +588,10 @@ def calibrate(observed: Observed, base: Scenario, base_path: str, name: str, che
         check = _self_check(results, observed, base, base_data, params, estimates, check_reps, seed, k)
         lap("self_check")
         if observed.continuation is not None:
-            check = pd.concat([check, _holdout_check(data, observed, book, check_reps, seed, k)], ignore_index=True)
+            g = estimates.get(("acquisition", "lead_growth_annual"))
+            growth = g.details.get("se") if g is not None and g.fitted else None
+            check = pd.concat([check, _holdout_check(data, observed, book, check_reps, seed, k, growth)],
+                              ignore_index=True)
             lap("holdout_check")
         timings["simulation_size"] = {"replications": check_reps, "divisor": k,
                                       "account_years": round(history_account_years(observed), 1),
@@ -781,7 +788,12 @@ def _self_check(results, observed: Observed, base: Scenario, base_data: dict, pa
                        scale_figures(simulated_figures, k), "history", 1.0 / k)
 
 
-def _holdout_check(data: dict, observed: Observed, book: pd.DataFrame, reps: int, seed: int, k: int) -> pd.DataFrame:
+#: Purpose code of the random stream that draws each holdout replication's growth (:func:`_holdout_check`).
+GROWTH_STREAM = 0x6207
+
+
+def _holdout_check(data: dict, observed: Observed, book: pd.DataFrame, reps: int, seed: int, k: int,
+                   growth: float | None = None) -> pd.DataFrame:
     """The calibrated scenario run on from the holdout's first day against what the ledger shows after it.
 
     ``data``: the calibrated scenario (its day 0 is the holdout's first day, the as-of date of the
@@ -790,6 +802,14 @@ def _holdout_check(data: dict, observed: Observed, book: pd.DataFrame, reps: int
     holdout's months. Each replication is exported and read back as a ledger up to the ledger's
     last date and rebased to the holdout's first day, as the observed continuation was, and both
     are measured by :func:`csim.calibrate.check.holdout_figures`.
+
+    The growth of new customers is the least precise value a fit on a short history gives, and it
+    is extrapolated over the whole holdout; so when it was fitted (``growth``: its monthly log
+    slope's standard error), each replication runs with its own growth, the fitted one moved by z
+    standard errors (z ~ N(0, 1) from its own stream, ``SeedSequence([seed, GROWTH_STREAM, r])``),
+    and its lead rate at the holdout start moved by z standard errors over half the fitted history
+    (the fitted trend is pinned near the middle of its data). The interval then carries that
+    uncertainty, not the simulation's spread alone.
     """
     from csim.calibrate.check import check_table, holdout_figures, rebase, scale_figures
 
@@ -801,7 +821,19 @@ def _holdout_check(data: dict, observed: Observed, book: pd.DataFrame, reps: int
                                           "tenure_months": float(r.tenure_months)} for r in sample.itertuples()]}
     data["acquisition"]["leads_per_month"] = data["acquisition"]["leads_per_month"] / k
     _scale_team(data, k)
-    simulated = _simulate(data, reps, seed, f"holdout of {observed.source}")
+    if growth is None:
+        simulated = _simulate(data, reps, seed, f"holdout of {observed.source}")
+    else:
+        parts = []
+        rate, g = data["acquisition"]["leads_per_month"], data["acquisition"]["lead_growth_annual"]
+        half = observed.records.horizon_months / 2.0
+        for r in range(reps):
+            z = float(np.random.default_rng(np.random.SeedSequence([int(seed), GROWTH_STREAM, r])).standard_normal())
+            mine = copy.deepcopy(data)
+            mine["acquisition"]["lead_growth_annual"] = min(max((1.0 + g) * math.exp(12.0 * growth * z) - 1.0, -0.99), 10.0)
+            mine["acquisition"]["leads_per_month"] = rate * math.exp(growth * z * half)
+            parts.append(_simulate_replications(mine, [r], seed, f"holdout of {observed.source}"))
+        simulated = Records.concat(parts)
     view = ledger_view(simulated, observed.as_of, observed.end, observed.records.segments, observed.has_channel)
     view = rebase(view, view.horizon_months - months)
     observed_figures = holdout_figures(observed.continuation)

@@ -10,7 +10,8 @@ with ``--holdout-from 2027-01-01`` fits on 2025–2026 and simulates 2027 from t
   rebasing the calibration does;
 * the interval rule: under a correct calibration each observed figure falls outside its 95 %
   simulation interval with probability about 0.05 from the simulation's spread; the holdout adds
-  the error of values fitted on 24 months, which the interval does not carry — if that error is as
+  the error of values fitted on 24 months, which the interval carries only for the growth of new
+  customers (each replication draws its own from the fit's standard error) — if that error is as
   large as the spread, a figure falls outside with probability 2·Φ(−1.96/√2) ≈ 0.17. Of the six
   headline figures at most two may fall outside: three or more happen with probability ≈ 0.06 at
   0.17 (binomial, independent figures) and 0.002 at 0.05.
