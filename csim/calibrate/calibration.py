@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from csim.calibrate.adjust import HistoryParams, Targets, adjust, ledger_targets, tenure_targets
-from csim.calibrate.fit import (MIN_TREND_CUSTOMERS, MIN_TREND_MONTHS, MODEL_LABELS, ChurnFit, Estimate, Tenures, by_term_estimate, company_shape,
-                                churn_estimate, contraction_estimates, detect_term, expansion_estimates, fit_mrr, fit_reactivation,
-                                from_base, new_customer_trend, price_uplift, reactivation_data, to_periods)
+from csim.calibrate.fit import (MIN_TREND_CUSTOMERS, MIN_TREND_MONTHS, MODEL_LABELS, ChurnFit, Estimate, Tenures,
+                                by_term_estimate, company_shape, churn_estimate, contraction_estimates, detect_term,
+                                expansion_estimates, fit_mrr, fit_reactivation, from_base, new_customer_trend,
+                                price_uplift, reactivation_data, to_periods)
 from csim.calibrate.inputs import Observed
 from csim.calibrate.measure import ledger_view, measure
 from csim.errors import InputError
@@ -743,9 +744,9 @@ def _scenario_data(results, observed: Observed, base: Scenario, base_data: dict,
                                              "any account")
         # The company's sales were running at the as-of date: its deals in flight close in the run.
         data["acquisition"]["deals_in_flight"] = True
-        sources[("acquisition", "deals_in_flight")] = ("set by csim calibrate: the world starts from a running company, "
-                                                       "so the deals its lead flow had in flight at the as-of date close "
-                                                       "in the run (the lead rate and growth extended back: assumption)")
+        sources[("acquisition", "deals_in_flight")] = (
+            "set by csim calibrate: the world starts from a running company, so the deals its lead flow had in "
+            "flight at the as-of date close in the run (the lead rate and growth extended back: assumption)")
     data["acquisition"]["lead_growth_annual"] = min(max(data["acquisition"]["lead_growth_annual"], -0.99), 10.0)
     return data, sources
 
@@ -830,7 +831,8 @@ def _holdout_check(data: dict, observed: Observed, book: pd.DataFrame, reps: int
         for r in range(reps):
             z = float(np.random.default_rng(np.random.SeedSequence([int(seed), GROWTH_STREAM, r])).standard_normal())
             mine = copy.deepcopy(data)
-            mine["acquisition"]["lead_growth_annual"] = min(max((1.0 + g) * math.exp(12.0 * growth * z) - 1.0, -0.99), 10.0)
+            moved = (1.0 + g) * math.exp(12.0 * growth * z) - 1.0
+            mine["acquisition"]["lead_growth_annual"] = min(max(moved, -0.99), 10.0)
             mine["acquisition"]["leads_per_month"] = rate * math.exp(growth * z * half)
             parts.append(_simulate_replications(mine, [r], seed, f"holdout of {observed.source}"))
         simulated = Records.concat(parts)

@@ -441,10 +441,11 @@ class TermShape:
     not shaped); ``periods``: the shaped periods, to which ``observed``, ``base`` and ``churns``
     belong: the segment's own first periods, under whose multipliers the written model churns
     ``observed`` (odds ratios to ``base`` for a homogeneous segment), then the periods ``borrowed``
-    from the company's shape (:func:`company_shape`: its hazard, its tail as ``base``); ``tail``: the constant per-term probability
-    of the periods after K (None when those hold fewer than :data:`MIN_PERIOD_CHURNS` churns or the
-    written model is an sBG, whose own hazard is the base); ``statistic``, ``p_value``: the
-    likelihood-ratio test of the observed hazards against the base (K degrees of freedom).
+    from the company's shape (:func:`company_shape`: its hazard, the pooled model's as ``base``);
+    ``tail``: the constant per-term probability of the periods after K (None when those hold fewer
+    than :data:`MIN_PERIOD_CHURNS` churns or the written model is an sBG, whose own hazard is the
+    base); ``statistic``, ``p_value``, ``df``: the likelihood-ratio test of the observed hazards
+    against the base (the segment's own periods; the company's when the segment has none).
     """
 
     multipliers: list[float]
@@ -593,8 +594,9 @@ def _own_shape(tenures: Tenures, fit: ChurnFit) -> TermShape | None:
     hold enough churns; else the fit's constant per-term probability). For one probability for
     every account m_k = odds(observed_k) / odds(base_k); for an sBG the m_k under which the cohort
     of Beta(α, β) propensities churns observed_k at each k (:func:`heterogeneous_multipliers`: the
-    odds ratio of the cohort hazards would fall short of a hump). Written only when a likelihood-ratio test rejects the base at
-    :data:`SHAPE_TEST_LEVEL`: churn that does not change with tenure gets no multipliers.
+    odds ratio of the cohort hazards would fall short of a hump). Written only when a
+    likelihood-ratio test rejects the base at :data:`SHAPE_TEST_LEVEL`: churn that does not change
+    with tenure gets no multipliers.
     """
     from scipy.stats import chi2
 
@@ -707,7 +709,8 @@ def _params(name: str, fitted) -> dict:
 
 
 def churn_estimate(tenures: Tenures | None, term: int, base_annual: float, what: str = "customers",
-                   cohorts=None, company: CompanyShape | None = None) -> tuple[Estimate, Estimate | None, ChurnFit | None]:
+                   cohorts=None, company: CompanyShape | None = None
+                   ) -> tuple[Estimate, Estimate | None, ChurnFit | None]:
     """``annual_churn`` and ``churn_concentration`` of one segment (the base's churn with the reason
     when the data are too few).
 
