@@ -48,8 +48,8 @@ from typing import Callable
 
 import numpy as np
 
-from csim.calibrate.fit import MIN_PERIOD_CHURNS, MULTIPLIER_BOUNDS, Tenures, new_customer_trend
-from csim.calibrate.measure import churns_by_decision, expected_by_decision, measure
+from csim.calibrate.fit import MIN_PERIOD_CHURNS, MULTIPLIER_BOUNDS, Tenures, churns_by_decision, new_customer_trend
+from csim.calibrate.measure import expected_by_decision, measure
 from csim.records import Records
 
 #: Most simulations of the history the adjustment runs.

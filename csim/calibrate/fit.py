@@ -184,6 +184,31 @@ def to_periods(tenures: Tenures, term: int) -> tuple[np.ndarray, np.ndarray, np.
     return t, d, n
 
 
+def decision_counts(t: np.ndarray, d: np.ndarray, periods: int) -> tuple[np.ndarray, np.ndarray]:
+    """Customers at risk at decisions 1 … ``periods`` and the churns at each, from :func:`to_periods`'
+    ``t`` (decisions reached) and ``d`` (churned)."""
+    reached = np.sort(np.asarray(t, float))
+    ks = np.arange(1, periods + 1, dtype=float)
+    at_risk = (len(reached) - np.searchsorted(reached, ks, side="left")).astype(float)
+    churns = np.bincount(np.asarray(t, float)[d].astype(np.int64), minlength=periods + 1)[1:periods + 1]
+    return at_risk, churns.astype(float)
+
+
+def churns_by_decision(tenures: Tenures, term: int, periods: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Customers at risk at renewal decision k = 1, 2, … (to ``periods``, default the last reached)
+    and the churns at each, in ``term``-month decisions."""
+    t, d, _ = to_periods(tenures, term)
+    top = (int(t.max()) if len(t) else 0) if periods is None else periods
+    return decision_counts(t, d, top)
+
+
+def _first_run(churns: np.ndarray) -> int:
+    """K: the longest run of periods from period 1 with :data:`MIN_PERIOD_CHURNS` churns each, at
+    most :data:`MAX_SHAPED_PERIODS`."""
+    enough = np.asarray(churns[:MAX_SHAPED_PERIODS]) >= MIN_PERIOD_CHURNS
+    return int(np.argmin(enough)) if not enough.all() else len(enough)
+
+
 def equivalent_probability(survival, exposure: np.ndarray, weights: np.ndarray | None = None) -> float:
     """The constant per-term churn probability q with the same expected churn as ``survival``.
 
@@ -484,14 +509,6 @@ class CompanyShape:
     p_value: float
 
 
-def _hazard_table(tenures: Tenures, term: int, periods: int) -> tuple[np.ndarray, np.ndarray]:
-    """Churns and customers at risk at periods 1 … ``periods``."""
-    t, d, _ = to_periods(tenures, term)
-    churns = np.bincount(t[d].astype(np.int64), minlength=periods + 1)[1:periods + 1]
-    at_risk = np.array([(t >= k).sum() for k in range(1, periods + 1)])
-    return churns, at_risk
-
-
 def company_shape(tenures: Sequence[Tenures], term: int) -> CompanyShape | None:
     """Churn by renewal number of several segments' customers together, or None.
 
@@ -517,9 +534,8 @@ def company_shape(tenures: Sequence[Tenures], term: int) -> CompanyShape | None:
     top = int(min(t.max(), SPIKE_PERIODS)) if len(t) else 0
     if top < 1:
         return None
-    churns, at_risk = _hazard_table(pooled, term, top)
-    run = churns[:MAX_SHAPED_PERIODS] >= MIN_PERIOD_CHURNS
-    K = int(np.argmin(run)) if not run.all() else len(run)
+    at_risk, churns = decision_counts(t, d, top)
+    K = _first_run(churns)
     fit = fit_churn(pooled, term)
     if fit.heterogeneous:  # the pooled sBG's cohort hazard at k: α / (α + β + k − 1)
         alpha, beta = fit.params["alpha_"], fit.params["beta_"]
@@ -601,14 +617,9 @@ def _own_shape(tenures: Tenures, fit: ChurnFit) -> TermShape | None:
     from scipy.stats import chi2
 
     t, d, _ = to_periods(tenures, fit.term)
-    churns, at_risk = [], []
-    for k in range(1, MAX_SHAPED_PERIODS + 1):
-        e = int(np.sum(d & (t == k)))
-        if e < MIN_PERIOD_CHURNS:
-            break
-        churns.append(e)
-        at_risk.append(int(np.sum(t >= k)))
-    K = len(churns)
+    risk_k, churns_k = decision_counts(t, d, MAX_SHAPED_PERIODS)
+    K = _first_run(churns_k)
+    churns, at_risk = [int(c) for c in churns_k[:K]], [int(n) for n in risk_k[:K]]
     if K == 0:
         return None
     tail = None

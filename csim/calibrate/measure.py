@@ -101,15 +101,6 @@ def measure(records: Records, terms: dict[str, int], tables: dict[str, pd.DataFr
     return out, pd.concat(counts, ignore_index=True)
 
 
-def churns_by_decision(tenures: Tenures, term: int) -> tuple[np.ndarray, np.ndarray]:
-    """Customers at risk at renewal decision k = 1, 2, … and the churns at each, in ``term``-month decisions."""
-    t, d, _ = to_periods(tenures, term)
-    top = int(t.max()) if len(t) else 0
-    ks = np.arange(1, top + 1)
-    return (np.array([(t >= k).sum() for k in ks], float),
-            np.bincount(t[d].astype(np.int64), minlength=top + 1)[1:top + 1].astype(float))
-
-
 def expected_by_decision(risk: np.ndarray, tenures: Tenures, term: int) -> np.ndarray:
     """Churns the hazard of ``tenures`` (Kaplan–Meier by decision) expects among customers at ``risk``,
     decision by decision: R(k)·h(k), with R(k) the observed customers at risk at decision k and

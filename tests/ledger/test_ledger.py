@@ -26,14 +26,21 @@ c3,s5,2024-03-01,,20,mid
 MAP = "customer_id=account,monthly_amount=mrr"
 
 
-def test_a_hand_made_ledger_gives_the_known_history(tmp_path):
-    """Calendar months, per-customer MRR summed over its subscriptions, each change classified."""
+def _hand_history(tmp_path, as_of):
+    """The hand-made ledger's month-end table as of ``as_of`` (bridge checked): rows of MRR, the five
+    movements and customers; and what reading it counted."""
     path = tmp_path / "ledger.csv"
     path.write_text(HAND)
     ledger, read = read_ledger(path, parse_column_map(MAP))
-    table = monthly(ledger_records(ledger, as_of="2024-06-30"))
+    table = monthly(ledger_records(ledger, as_of=as_of))
     check_mrr_bridge(table)
-    got = table[["mrr", "new", "expansion", "contraction", "churn", "reactivation", "customers"]].to_numpy().tolist()
+    columns = ["mrr", "new", "expansion", "contraction", "churn", "reactivation", "customers"]
+    return table[columns].to_numpy().tolist(), read
+
+
+def test_a_hand_made_ledger_gives_the_known_history(tmp_path):
+    """Calendar months, per-customer MRR summed over its subscriptions, each change classified."""
+    got, read = _hand_history(tmp_path, "2024-06-30")
     assert got == [[300, 300, 0, 0, 0, 0, 2], [350, 50, 0, 0, 0, 0, 3], [320, 0, 20, 0, 50, 0, 2],
                    [370, 0, 50, 0, 0, 0, 2], [430, 0, 0, 0, 0, 60, 3], [230, 0, 0, 200, 0, 0, 3]]
     assert read == {"rows": 6, "skipped": 0, "first_skipped": None}
@@ -42,12 +49,7 @@ def test_a_hand_made_ledger_gives_the_known_history(tmp_path):
 def test_nothing_after_a_mid_month_as_of_date_is_read(tmp_path):
     # c1 moves from 100 to 150 on 2024-04-15: with the history as of 2024-04-10 April is a partial
     # month whose figures are those of the 10th (no expansion yet).
-    path = tmp_path / "ledger.csv"
-    path.write_text(HAND)
-    ledger, _ = read_ledger(path, parse_column_map(MAP))
-    table = monthly(ledger_records(ledger, as_of="2024-04-10"))
-    check_mrr_bridge(table)
-    got = table[["mrr", "new", "expansion", "contraction", "churn", "reactivation", "customers"]].to_numpy().tolist()
+    got, _ = _hand_history(tmp_path, "2024-04-10")
     assert got == [[300, 300, 0, 0, 0, 0, 2], [350, 50, 0, 0, 0, 0, 3], [320, 0, 20, 0, 50, 0, 2],
                    [320, 0, 0, 0, 0, 0, 2]]
 
