@@ -22,6 +22,11 @@ numbers and make every test below blind), and prints:
 
 Equivalent engines reject at 1 % about once in a hundred tests; the script prints every p-value so
 a reader can judge. Output is markdown, pasted into ``docs/benchmarks.md``.
+
+``--same-seed`` asks the stronger question for a change meant to leave every draw where it was: both
+engines run the **same** seed, and every records table is compared column by column (rows, values
+that differ, largest difference). Such a change may still move times by rounding (a SimPy timeout
+lands at ``now + (t − now)``, which depends on the ``now`` it was set from).
 """
 
 from __future__ import annotations
@@ -60,6 +65,55 @@ result = summary(records)
 headline = {name: m["per_replication"] for name, m in result["metrics"].items()}
 json.dump({"seconds": seconds, "headline": headline}, open(out + ".json", "w"))
 """
+
+
+RECORDS_CHILD = r"""
+import sys
+import numpy as np
+from csim.engine.runner import simulate
+from csim.records import TABLES
+from csim.scenario import load_scenario
+
+scenario_file, reps, seed, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+records = simulate(load_scenario(scenario_file), reps, seed, executor="serial", progress=False)
+np.savez(out, **{f"{table}.{column}": getattr(records, table)[column] for table, columns in TABLES.items()
+                 for column in columns})
+"""
+
+
+def same_seed_records(tree: Path, scenario: str, reps: int, seed: int, out: Path) -> dict:
+    """Every records column of ``reps`` replications simulated by the engine in ``tree``."""
+    env = {"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-c", RECORDS_CHILD, str(tree / "scenarios" / f"{scenario}.toml"), str(reps),
+                    str(seed), str(out) + ".npz"], check=True, env=env, cwd=tree)
+    import numpy as np
+
+    return dict(np.load(str(out) + ".npz"))
+
+
+def compare_records(ref: dict, new: dict) -> list[str]:
+    """Per records table: rows, and the columns whose values differ (how many, by how much)."""
+    import numpy as np
+
+    lines = ["| table | rows (reference / now) | columns identical | columns that differ: values differing, largest difference |",
+             "|---|---:|---:|---|"]
+    for table in sorted({key.split(".")[0] for key in ref}):
+        columns = [key for key in ref if key.split(".")[0] == table]
+        rows_a, rows_b = len(ref[columns[0]]), len(new[columns[0]])
+        if rows_a != rows_b:
+            lines.append(f"| {table} | {rows_a:,} / {rows_b:,} | – | row counts differ |")
+            continue
+        same, notes = 0, []
+        for key in columns:
+            a, b = ref[key], new[key]
+            equal = (a == b) | (np.isnan(a) & np.isnan(b)) if a.dtype.kind == "f" else a == b
+            if equal.all():
+                same += 1
+                continue
+            worst = np.abs(a[~equal].astype(float) - b[~equal].astype(float)).max()
+            notes.append(f"{key.split('.')[1]}: {int((~equal).sum()):,}, {worst:.2g}")
+        lines.append(f"| {table} | {rows_a:,} / {rows_b:,} | {same} of {len(columns)} | {'; '.join(notes) or '–'} |")
+    return lines
 
 
 def run_engine(tree: Path, scenario: str, reps: int, seed: int, out: Path) -> dict:
@@ -132,6 +186,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261125, help="seed of the reference runs; the new runs use seed + 1")
     parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS))
     parser.add_argument("--permutations", type=int, default=999)
+    parser.add_argument("--same-seed", action="store_true",
+                        help="run both engines on the same seed and compare their records value by value")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -141,6 +197,14 @@ def main() -> None:
         try:
             rev = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                  check=True).stdout.strip()
+            if args.same_seed:
+                print(f"Reference engine {rev}, working tree now; {args.reps} replications each, seed {args.seed} "
+                      f"for both; {time.strftime('%Y-%m-%d')}.\n")
+                for name in args.scenarios:
+                    ref = same_seed_records(tree, name, args.reps, args.seed, tmp / f"ref_{name}")
+                    new = same_seed_records(ROOT, name, args.reps, args.seed, tmp / f"new_{name}")
+                    print(f"### {name}\n\n" + "\n".join(compare_records(ref, new)) + "\n")
+                return
             print(f"Reference engine {rev}, working tree now; {args.reps} replications each, "
                   f"seeds {args.seed} (reference) and {args.seed + 1} (now); {time.strftime('%Y-%m-%d')}.\n")
             for name in args.scenarios:

@@ -17,6 +17,13 @@ out. For monthly plans the decisions where nothing happens are skipped analytica
 With ``churn_by_term`` the k-th decision of a life (counted from the first payment, or from a
 reactivation) adds log m_k to the log-odds: the decisions on that list are costed one by one and
 the analytic skip applies beyond it.
+
+Health moves are not events as long as they need not be. An account changes only at its own
+events and at the end of its own touches, so before sleeping it applies at once every move due
+before both (:meth:`Account._advance`), each at its own time and with its own numbers: the
+records are those of moves as events (tested against that path, ``Account.inline_moves``). A move
+stays an event while one of the account's requests waits for a CSM (its touch could end at any
+time) and when it crosses a health play's threshold (the play starts a touch then).
 """
 
 from __future__ import annotations
@@ -57,12 +64,17 @@ FV_PENDING, FV_REACHED, FV_MISSED = range(3)
 class Account:
     """State and lifecycle process of one customer account."""
 
+    #: Apply health moves inline when nothing else can change the account first (False: every
+    #: move is an event, the reference the inline path is tested against).
+    inline_moves = True
+
     __slots__ = (
         "world", "seg", "idx", "id", "segment", "channel", "icp_fit", "cohort", "start", "entry", "dice",
         "mrr", "churn_logit", "health", "target", "fv_state", "fv_prob", "fv_time", "fv_day",
         "term_start", "decision_j", "budget", "spent", "bonus", "intent", "pending_downgrade",
         "times", "rates", "spare", "play_heap", "play_seq", "last_fired", "churn_time", "reactivated",
         "renewals", "expansions", "touches", "proc", "awake", "alive", "last_mrr", "initial_mrr", "wake_at",
+        "t_move", "moved_to", "next_shock", "thresholds",
     )
 
     def __init__(self, world: "World", idx: int, account_id: int, segment: int, channel: int, icp_fit: bool,
@@ -113,6 +125,14 @@ class Account:
         self.wake_at = INF
         self.alive = True
         self.last_mrr = 0
+        #: Time of the next health move (not a slot of ``times``: moves are applied inline, see
+        #: _advance), and of the last one applied.
+        self.t_move = INF
+        self.moved_to = -INF
+        #: The shock of a move left as an event, drawn when its crossing was found.
+        self.next_shock: float | None = None
+        #: (threshold, fires when falling below) of the health plays for this account's segment.
+        self.thresholds = world.policy.health_thresholds[segment]
 
     # ------------------------------------------------------------------ helpers
     def stage(self, now: float) -> int:
@@ -274,7 +294,7 @@ class Account:
         """Fresh Exp(1) budgets for every hazard clock; health-driven rates are set by _health_rates."""
         w, seg, rates, times = self.world, self.seg, self.rates, self.times
         rates[T_REVIEW] = w.reviews_per_day
-        self._rearm(T_REVIEW, S.U_REVIEW, now)
+        self.t_move = now + self.dice.exp1(S.U_REVIEW) / w.reviews_per_day if w.reviews_per_day > 0.0 else INF
         rates[T_PAYFAIL] = seg.payment_failure_per_day
         self._rearm(T_PAYFAIL, S.U_PAYFAIL, now)
         for slot, pool in ((T_EXPANSION, S.U_EXPANSION), (T_CONTRACTION, S.U_CONTRACTION), (T_REFERRAL, S.U_REFERRAL)):
@@ -361,12 +381,16 @@ class Account:
             times[T_WINDOW] = INF
 
     def run(self):
-        """The SimPy process: sleep until the earliest next thing, handle it, repeat."""
+        """The SimPy process: sleep until the earliest next thing, handle it, repeat.
+
+        Health moves are not among the things it sleeps for when nothing else can change the
+        account before its next event (:meth:`_advance`).
+        """
         env = self.world.env
         times = self.times
         after_horizon = self.world.horizon_days + 1.0
         while self.alive:
-            t_next = min(times)
+            t_next = self._advance(env.now)
             # Nothing planned: sleep past the horizon; a touch can still wake the account.
             self.wake_at = t_next if t_next < INF else after_horizon
             self.awake = False
@@ -382,11 +406,79 @@ class Account:
             if t_next <= now:  # else a touch moved it later: sleep again
                 self.handle(times.index(t_next), now)
 
-    def wake(self) -> None:
-        """Called after another process changed this account: interrupt its sleep only if the
-        next thing is now earlier than the planned wake-up (a later one is found on waking)."""
-        if not self.awake and self.proc is not None and self.proc.is_alive and min(self.times) < self.wake_at:
+    def wake(self, now: float) -> None:
+        """Called after a touch changed this account at ``now``: apply the health moves due before
+        its next event, and interrupt its sleep only if that event is now earlier than the planned
+        wake-up (a later one is found on waking)."""
+        if not self.awake and self.proc is not None and self.proc.is_alive and self._advance(now) < self.wake_at:
             self.proc.interrupt("touch")
+
+    # ------------------------------------------------------------------ health moves
+    def _review_shock(self) -> float:
+        """N(0, 1) innovation of a health move."""
+        z = self.next_shock
+        if z is None:
+            return self.dice.z(S.Z_REVIEW_SHOCK)
+        self.next_shock = None
+        return z
+
+    def _advance(self, now: float) -> float:
+        """Apply the health moves due before the account's next event; return that event's time.
+
+        Only the account's own events and its touches change it, and a touch comes only from a
+        request it made: while none of its requests waits for a CSM, nothing can change it before
+        both its next event and the end of its touches in service. Its health path up to then is
+        known, so each move is applied at its own time, as the event it would be, without costing
+        one. Otherwise, or when a move crosses the threshold of a health play (which starts a touch
+        at that time), the move is left as an event (``times[T_REVIEW]``). Moves past the horizon
+        are left alone (the run ends first).
+        """
+        times = self.times
+        t_next = min(times)
+        t_move = self.t_move
+        if t_move > t_next:
+            return t_next
+        limit = self.world.horizon_days if self.inline_moves else -INF
+        tickets = self.world.cs_team.open.get(self.idx)
+        if tickets:
+            # A touch in service ends at a known time; a request still waiting could start any time.
+            limit = min(limit, min(t.finish for t in tickets) - 1e-9)
+        if t_move > limit:
+            if limit < now:  # a request waits for a CSM: the move is an event
+                times[T_REVIEW] = t_move
+                self.t_move = INF
+                return t_move
+            return t_next
+        thresholds = self.thresholds
+        while t_move <= t_next and t_move <= limit:
+            z = self._review_shock()
+            old = self.health
+            new = self._moved_health(z)
+            if thresholds and new != old and any((old >= x > new) if below else (old <= x < new)
+                                                 for x, below in thresholds):
+                self.next_shock = z  # the move's own shock, used when it happens
+                times[T_REVIEW] = t_move
+                self.t_move = INF
+                return t_move
+            self._apply_move(t_move, new)
+            t_next = min(times)
+            t_move = self.t_move
+        return t_next
+
+    def _moved_health(self, shock: float) -> float:
+        """Health after a move with N(0, 1) innovation ``shock``: part of the way back to target, plus noise."""
+        w = self.world
+        return clip_health(self.health + w.reversion * (self.target - self.health) + w.shock_sd * shock)
+
+    def _apply_move(self, now: float, new: float) -> None:
+        """A health move at ``now`` to ``new`` health; the next move's time is drawn."""
+        self.moved_to = now
+        self.t_move = now + self.dice.exp1(S.U_REVIEW) / self.world.reviews_per_day
+        if new != self.health:
+            if not self.seg.has_renewal_events:
+                self._settle_monthly(now)
+            self.health = new
+            self._health_rates(now)
 
     def handle(self, slot: int, now: float) -> None:
         """Dispatch the thing that is due at ``now``."""
@@ -439,10 +531,11 @@ class Account:
                 self.world.policy.on_health_change(self, old, now)
 
     def _health_move(self, now: float) -> None:
-        w = self.world
-        self._rearm(T_REVIEW, S.U_REVIEW, now)
-        shock = w.shock_sd * self.dice.z(S.Z_REVIEW_SHOCK)
-        self.set_health(self.health + w.reversion * (self.target - self.health) + shock, now)
+        """A health move that crosses a health play's threshold: an event of its own."""
+        self.times[T_REVIEW] = INF
+        self.moved_to = now
+        self.t_move = now + self.dice.exp1(S.U_REVIEW) / self.world.reviews_per_day
+        self.set_health(self._moved_health(self._review_shock()), now)
 
     def expand(self, now: float, mean_size: float) -> None:
         """An expansion of mean fractional size ``mean_size`` (log-normal)."""
@@ -576,6 +669,7 @@ class Account:
         times = self.times
         for slot in range(len(times)):
             times[slot] = INF
+        self.t_move = INF
         self.play_heap.clear()
         self.last_mrr = before
         r = w.scenario.reactivation

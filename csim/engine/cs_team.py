@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 NAN = float("nan")
+INF = float("inf")
 #: A request being served (not an outcome: it ends as done, or is recorded as served at the horizon).
 IN_SERVICE = -1
 
@@ -35,11 +36,13 @@ IN_SERVICE = -1
 class Ticket:
     """One touch request and where it stands (waiting, in service, or ended)."""
 
-    __slots__ = ("acct", "play_index", "play", "requested", "started", "hours", "state")
+    __slots__ = ("acct", "play_index", "play", "requested", "started", "finish", "hours", "state")
 
     def __init__(self, acct: "Account", play_index: int, play: "Play", requested: float):
         self.acct, self.play_index, self.play, self.requested = acct, play_index, play, requested
         self.started = NAN
+        #: When its service ends (-inf while it waits: it could start, and end, at any time).
+        self.finish = -INF
         self.hours = 0.0
         self.state = WAITING
 
@@ -136,6 +139,7 @@ class CSTeam:
         play = ticket.play
         hours = play.csm_hours if play.duration == "fixed" else play.csm_hours * ticket.acct.dice.exp1(S.U_TOUCH)
         ticket.hours = hours
+        ticket.finish = now + hours * self.days_per_hour
         service = self.env.timeout(hours * self.days_per_hour)
         service.callbacks.append(lambda event: self._finished(ticket))
 
@@ -159,7 +163,7 @@ class CSTeam:
         if acct.mrr == 0:
             return
         self.world.policy.apply(acct, ticket.play_index, now)
-        acct.wake()
+        acct.wake(now)
 
     def close(self, horizon: float) -> None:
         """At the horizon: record requests still waiting, and touches in service with the hours

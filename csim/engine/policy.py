@@ -38,6 +38,10 @@ class Policy:
                              for i, p in enumerate(self.plays)
                              if Trigger[p.trigger.upper()] in (Trigger.HEALTH_BELOW, Trigger.HEALTH_ABOVE)]
         self.cadence = Trigger.CADENCE.name.lower()
+        #: Per segment, (threshold, fires when falling below) of the health plays that apply to it:
+        #: a health move across one of these is an event of its own (csim.engine.account._advance).
+        self.health_thresholds = [tuple((threshold, below) for i, threshold, below in self.health_plays
+                                        if world.play_applies(i, segment)) for segment in range(len(world.segments))]
 
     # ------------------------------------------------------------------ triggers
     def on_trigger(self, acct: "Account", trigger: Trigger, now: float, since: float) -> None:
@@ -98,6 +102,7 @@ class Policy:
     def apply(self, acct: "Account", i: int, now: float) -> None:
         """The effect of a completed touch on the account (effects may be zero or negative)."""
         e = self.plays[i].effect
+        assert acct.moved_to <= now, "a touch reached an account whose health moved past it"
         acct.touches += 1
         for field, handler in EFFECT_HANDLERS.items():
             value = getattr(e, field)
