@@ -481,41 +481,40 @@ class Account:
             self._health_rates(now)
 
     def handle(self, slot: int, now: float) -> None:
-        """Dispatch the thing that is due at ``now``."""
-        if slot == T_REVIEW:
-            self._health_move(now)
-        elif slot == T_EXPANSION:
-            self.expand(now, self.seg.expansion_size)
-            self._rearm(T_EXPANSION, S.U_EXPANSION, now)
+        """Dispatch the thing that is due at ``now`` (the most frequent things first)."""
+        if slot >= T_REQUEST0:
+            self._rearm(slot, S.U_REQUEST, now)
+            play_index, _ = self.world.request_plays[slot - T_REQUEST0]
+            self.world.policy.request_touch(self, play_index, now)
+        elif slot == T_PLAY:
+            self.world.policy.run_due_play(self, now)
         elif slot == T_DECISION:
             self._decide(now)
         elif slot == T_TERM_END:
             self._term_end(now)
+        elif slot == T_EXPANSION:
+            self.expand(now, self.seg.expansion_size)
+            self._rearm(T_EXPANSION, S.U_EXPANSION, now)
+        elif slot == T_REVIEW:
+            self._health_move(now)
         elif slot == T_FIRST_VALUE:
             self._first_value(now)
-        elif slot == T_PAYFAIL:
-            self._payment_failed(now)
-        elif slot == T_DUNNING:
-            self._dunning_end(now)
-        elif slot == T_CONTRACTION:
-            self._contract(now)
         elif slot == T_REFERRAL:
             self._rearm(T_REFERRAL, S.U_REFERRAL, now)
             self._log(now, REFERRAL, self.mrr, self.mrr)
             self.world.referral_lead(self, now)
+        elif slot == T_CONTRACTION:
+            self._contract(now)
+        elif slot == T_PAYFAIL:
+            self._payment_failed(now)
+        elif slot == T_DUNNING:
+            self._dunning_end(now)
         elif slot == T_WINDOW:
             self.times[T_WINDOW] = INF
             self._log(now, RENEWAL_WINDOW, self.mrr, self.mrr)
             self.world.policy.on_trigger(self, Trigger.RENEWAL_WINDOW, now, since=now)
-        elif slot == T_PLAY:
-            self.world.policy.run_due_play(self, now)
-        elif slot == T_REACTIVATE:
-            self._reactivate(now)
         else:
-            k = slot - T_REQUEST0
-            self._rearm(slot, S.U_REQUEST, now)
-            play_index, _ = self.world.request_plays[k]
-            self.world.policy.request_touch(self, play_index, now)
+            self._reactivate(now)
 
     # ------------------------------------------------------------------ mechanisms
     def set_health(self, value: float, now: float) -> None:

@@ -38,6 +38,9 @@ class Policy:
                              for i, p in enumerate(self.plays)
                              if Trigger[p.trigger.upper()] in (Trigger.HEALTH_BELOW, Trigger.HEALTH_ABOVE)]
         self.cadence = Trigger.CADENCE.name.lower()
+        #: Per play, (handler, value) of its non-zero effects in EFFECT_HANDLERS order.
+        self.effects = [[(handler, getattr(p.effect, field)) for field, handler in EFFECT_HANDLERS.items()
+                         if getattr(p.effect, field)] for p in self.plays]
         #: Per segment, (threshold, fires when falling below) of the health plays that apply to it:
         #: a health move across one of these is an event of its own (csim.engine.account._advance).
         self.health_thresholds = [tuple((threshold, below) for i, threshold, below in self.health_plays
@@ -101,13 +104,10 @@ class Policy:
 
     def apply(self, acct: "Account", i: int, now: float) -> None:
         """The effect of a completed touch on the account (effects may be zero or negative)."""
-        e = self.plays[i].effect
         assert acct.moved_to <= now, "a touch reached an account whose health moved past it"
         acct.touches += 1
-        for field, handler in EFFECT_HANDLERS.items():
-            value = getattr(e, field)
-            if value:
-                handler(acct, value, now)
+        for handler, value in self.effects[i]:
+            handler(acct, value, now)
 
 
 def _first_value_prob(acct: "Account", value: float, now: float) -> None:
