@@ -176,7 +176,8 @@ def _cox_group(data: pd.DataFrame) -> tuple[float, float]:
         return float("nan"), float("nan")
     # Like with like: a baseline hazard per segment and replication (pooled bands span replications).
     keys = [c for c in ("replication", "segment") if c in data and data[c].nunique() > 1]
-    strata = data[keys].astype(str).agg("|".join, axis=1).to_numpy() if keys else None
+    # One integer code per (replication, segment): a string label per row cost seconds per compare.
+    strata = data.groupby(keys, sort=True).ngroup().to_numpy() if keys else None
     fit = CoxPH(ties="breslow").fit(data["duration"], data["event"], entry=data["entry"],
                                     covariates=data[["group"]], strata=strata)
     return float(fit.summary["coef"].iloc[0]), float(fit.summary["se"].iloc[0])
