@@ -2,6 +2,7 @@
 
     python benchmarks/bench_engine.py                 # 10,000 accounts × 5 years, and 100,000 × 5 years
     python benchmarks/bench_engine.py --skip-large    # only the 10,000-account comparison
+    python benchmarks/bench_engine.py --skip-compare  # without the 30-replication csim compare
 
 What is measured
 ----------------
@@ -10,7 +11,10 @@ What is measured
 * **engine**: the baseline world (``scenarios/baseline.toml``, reactive support) with an initial
   book of ``n`` accounts and no new leads, so the population is exactly ``n``, for 5 years; the CS
   team scaled with the book (4 CSMs per 1,000 accounts) so the queue load stays that of the
-  baseline rather than growing with ``n``.
+  baseline rather than growing with ``n``; with ``n`` = 10,000 for speed and 100,000 for time and
+  peak memory;
+* ``csim compare scenarios/renewal_focus.toml scenarios/expansion_focus.toml --reps 30`` end to end
+  (default executor: 2 local workers; simulation, survival comparison, figures and report), wall time.
 
 Both count SimPy events the same way: the number of events the environment scheduled
 (``Environment._eid``, SimPy's own event counter), divided by the wall time of ``env.run``-ing
@@ -107,6 +111,7 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--years", type=int, default=5)
     parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--skip-compare", action="store_true")
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of the 10,000-account pair; the fastest counts")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -135,6 +140,20 @@ def main() -> None:
         print(f"engine {args.large:>7,} acc. × {args.years} y: {big['seconds']:.1f} s (target ≤ 15 s), "
               f"peak memory {big['peak_rss_mb']:,.0f} MB (target ≤ 1,024 MB), "
               f"{big['events_per_s']:,.0f} events/s, {big['account_years_per_s']:,.0f} account-years/s")
+    if not args.skip_compare:
+        print(f"csim compare renewal_focus vs expansion_focus, 30 replications: {compare_seconds():.1f} s (target ≤ 20 s)")
+
+
+def compare_seconds() -> float:
+    """Wall time of the 30-replication compare the engine-speed targets name, end to end."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as out:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "csim", "compare", "scenarios/renewal_focus.toml",
+                        "scenarios/expansion_focus.toml", "--reps", "30", "--out", out, "--no-progress"],
+                       check=True, cwd=ROOT, capture_output=True)
+        return time.perf_counter() - started
 
 
 if __name__ == "__main__":
