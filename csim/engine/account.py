@@ -442,7 +442,7 @@ class Account:
         tickets = self.world.cs_team.open.get(self.idx)
         if tickets:
             # A touch in service ends at a known time; a request still waiting could start any time.
-            limit = min(limit, min(t.finish for t in tickets) - 1e-9)
+            limit = min(limit, min(t.earliest_end(now) for t in tickets) - 1e-9)
         if t_move > limit:
             if limit < now:  # a request waits for a CSM: the move is an event
                 times[T_REVIEW] = t_move
@@ -465,15 +465,19 @@ class Account:
             t_move = self.t_move
         return t_next
 
+    def _draw_next_move(self, now: float) -> None:
+        """A move happens at ``now``: draw when the next one does."""
+        self.moved_to = now
+        self.t_move = now + self.dice.exp1(S.U_REVIEW) / self.world.reviews_per_day
+
     def _moved_health(self, shock: float) -> float:
         """Health after a move with N(0, 1) innovation ``shock``: part of the way back to target, plus noise."""
         w = self.world
         return clip_health(self.health + w.reversion * (self.target - self.health) + w.shock_sd * shock)
 
     def _apply_move(self, now: float, new: float) -> None:
-        """A health move at ``now`` to ``new`` health; the next move's time is drawn."""
-        self.moved_to = now
-        self.t_move = now + self.dice.exp1(S.U_REVIEW) / self.world.reviews_per_day
+        """A health move at ``now`` to ``new`` health, applied inline."""
+        self._draw_next_move(now)
         if new != self.health:
             if not self.seg.has_renewal_events:
                 self._settle_monthly(now)
@@ -530,10 +534,9 @@ class Account:
                 self.world.policy.on_health_change(self, old, now)
 
     def _health_move(self, now: float) -> None:
-        """A health move that crosses a health play's threshold: an event of its own."""
+        """A health move left as an event (:meth:`_advance` says when)."""
         self.times[T_REVIEW] = INF
-        self.moved_to = now
-        self.t_move = now + self.dice.exp1(S.U_REVIEW) / self.world.reviews_per_day
+        self._draw_next_move(now)
         self.set_health(self._moved_health(self._review_shock()), now)
 
     def expand(self, now: float, mean_size: float) -> None:

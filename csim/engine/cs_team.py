@@ -36,15 +36,25 @@ IN_SERVICE = -1
 class Ticket:
     """One touch request and where it stands (waiting, in service, or ended)."""
 
-    __slots__ = ("acct", "play_index", "play", "requested", "started", "finish", "hours", "state")
+    __slots__ = ("acct", "play_index", "play", "requested", "number", "started", "finish", "hours", "state")
 
-    def __init__(self, acct: "Account", play_index: int, play: "Play", requested: float):
+    def __init__(self, acct: "Account", play_index: int, play: "Play", requested: float, number: int):
         self.acct, self.play_index, self.play, self.requested = acct, play_index, play, requested
+        #: Order of arrival at the team (ties of ``requested`` are broken by it, never by memory address).
+        self.number = number
         self.started = NAN
         #: When its service ends (-inf while it waits: it could start, and end, at any time).
         self.finish = -INF
         self.hours = 0.0
         self.state = WAITING
+
+    def earliest_end(self, now: float) -> float:
+        """The earliest time this request's touch could end, as seen at ``now``: its service end
+        once in service; −inf while it waits and may still start; +inf once it waited past its
+        deadline (a CSM passes it over)."""
+        if self.finish > -INF or now <= self.requested + self.play.deadline_days:
+            return self.finish
+        return INF
 
 
 class CSTeam:
@@ -93,7 +103,7 @@ class CSTeam:
     def request(self, acct: "Account", i: int, play: "Play", now: float) -> None:
         """Queue a touch, or start it at once if a CSM is free; with no CSMs at all (and none to be
         hired under a coverage rule) it expires at once."""
-        ticket = Ticket(acct, i, play, now)
+        ticket = Ticket(acct, i, play, now, next(self._arrivals))
         if self.capacity <= 0 and not self.world.staffing.coverage:
             ticket.state = EXPIRED
             self._record(ticket, NAN, EXPIRED, now)
@@ -103,7 +113,7 @@ class CSTeam:
             self._start(ticket, now)
         else:
             # A coverage team with nobody hired yet also lands here: the request waits for the first hire.
-            heapq.heappush(self.line, (play.priority, now, next(self._arrivals), ticket))
+            heapq.heappush(self.line, (play.priority, now, ticket.number, ticket))
 
     def _end(self, ticket: Ticket, state: int) -> None:
         ticket.state = state
@@ -123,7 +133,7 @@ class CSTeam:
 
     def cancel(self, acct: "Account", now: float) -> None:
         """The account churned: its requests still waiting are cancelled now (or expired earlier)."""
-        for ticket in sorted(self.open.pop(acct.idx, ()), key=lambda t: t.requested):
+        for ticket in sorted(self.open.pop(acct.idx, ()), key=lambda t: (t.requested, t.number)):
             if ticket.state == WAITING:
                 if not self._expired(ticket, now):
                     ticket.state = CANCELLED
@@ -169,7 +179,7 @@ class CSTeam:
         """At the horizon: record requests still waiting, and touches in service with the hours
         worked so far (served; ``finished`` and ``ended`` NaN)."""
         tickets = sorted((t for pending in self.open.values() for t in pending),
-                         key=lambda t: (t.requested, t.acct.idx, t.play_index))
+                         key=lambda t: (t.requested, t.acct.idx, t.play_index, t.number))
         for ticket in tickets:
             if ticket.state == WAITING:
                 if not self._expired(ticket, horizon):

@@ -33,6 +33,7 @@ def _run(scenario, inline: bool, monkeypatch) -> tuple[object, int]:
     ("baseline", []),                                      # monthly plans, annual terms, requests
     ("baseline", ["cs_team.headcount=1"]),                # requests wait for a CSM: moves become events
     ("expansion_focus", []),                              # health-threshold plays, cadences
+    ("expansion_focus", ["cs_team.headcount=1"]),         # requests wait past their deadline
     ("segmented", []),                                    # plays per segment, both thresholds
     ("save_desk", ["health.churn_effect=6.0"]),           # saves, health driving churn hard
 ])
