@@ -95,7 +95,8 @@ def compare_records(ref: dict, new: dict) -> list[str]:
     """Per records table: rows, and the columns whose values differ (how many, by how much)."""
     import numpy as np
 
-    lines = ["| table | rows (reference / now) | columns identical | columns that differ: values differing, largest difference |",
+    lines = ["| table | rows (reference / now) | columns identical "
+             "| columns that differ: values differing, largest difference |",
              "|---|---:|---:|---|"]
     for table in sorted({key.split(".")[0] for key in ref}):
         columns = [key for key in ref if key.split(".")[0] == table]

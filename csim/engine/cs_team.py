@@ -149,8 +149,9 @@ class CSTeam:
         play = ticket.play
         hours = play.csm_hours if play.duration == "fixed" else play.csm_hours * ticket.acct.dice.exp1(S.U_TOUCH)
         ticket.hours = hours
-        ticket.finish = now + hours * self.days_per_hour
-        service = self.env.timeout(hours * self.days_per_hour)
+        days = hours * self.days_per_hour
+        ticket.finish = now + days
+        service = self.env.timeout(days)
         service.callbacks.append(lambda event: self._finished(ticket))
 
     def _serve_waiting(self) -> None:
