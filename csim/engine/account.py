@@ -18,12 +18,15 @@ With ``churn_by_term`` the k-th decision of a life (counted from the first payme
 reactivation) adds log m_k to the log-odds: the decisions on that list are costed one by one and
 the analytic skip applies beyond it.
 
-Health moves are not events as long as they need not be. An account changes only at its own
-events and at the end of its own touches, so before sleeping it applies at once every move due
-before both (:meth:`Account._advance`), each at its own time and with its own numbers: the
-records are those of moves as events (tested against that path, ``Account.inline_moves``). A move
-stays an event while one of the account's requests waits for a CSM (its touch could end at any
-time) and when it crosses a health play's threshold (the play starts a touch then).
+Health moves, and the events that change nothing but the account, are not SimPy events as long
+as they need not be. An account changes only at its own events and at the end of its own touches,
+so before sleeping it applies at once every health move, expansion, contraction, renewal and
+renewal decision that gives no notice, due before the end of its touches in service
+(:meth:`Account._advance`), each at its own time and with its own numbers: the records are those
+of the all-events path (tested against it, ``Account.inline_moves``). Anything else stays an event:
+a move while one of the account's requests waits for a CSM (its touch could end at any time), a
+move across a health play's threshold (the play starts a touch then), a notice, a churn, and,
+under a coverage rule (which counts the book's MRR each month), every change of MRR.
 """
 
 from __future__ import annotations
@@ -64,8 +67,8 @@ FV_PENDING, FV_REACHED, FV_MISSED = range(3)
 class Account:
     """State and lifecycle process of one customer account."""
 
-    #: Apply health moves inline when nothing else can change the account first (False: every
-    #: move is an event, the reference the inline path is tested against).
+    #: Apply health moves and self-contained events inline when nothing else can change the account
+    #: first (False: every one is an event, the reference the inline path is tested against).
     inline_moves = True
 
     __slots__ = (
@@ -74,7 +77,7 @@ class Account:
         "term_start", "decision_j", "budget", "spent", "bonus", "intent", "pending_downgrade",
         "times", "rates", "spare", "play_heap", "play_seq", "last_fired", "churn_time", "reactivated",
         "renewals", "expansions", "touches", "proc", "awake", "alive", "last_mrr", "initial_mrr", "wake_at",
-        "t_move", "moved_to", "next_shock", "thresholds",
+        "t_move", "applied_to", "next_shock", "thresholds",
     )
 
     def __init__(self, world: "World", idx: int, account_id: int, segment: int, channel: int, icp_fit: bool,
@@ -126,9 +129,9 @@ class Account:
         self.alive = True
         self.last_mrr = 0
         #: Time of the next health move (not a slot of ``times``: moves are applied inline, see
-        #: _advance), and of the last one applied.
+        #: _advance), and of the last thing applied ahead of the simulation clock.
         self.t_move = INF
-        self.moved_to = -INF
+        self.applied_to = -INF
         #: The shock of a move left as an event, drawn when its crossing was found.
         self.next_shock: float | None = None
         #: (threshold, fires when falling below) of the health plays for this account's segment.
@@ -423,51 +426,79 @@ class Account:
         return z
 
     def _advance(self, now: float) -> float:
-        """Apply the health moves due before the account's next event; return that event's time.
+        """Apply what is due before the account can next be changed from outside; return the time
+        of the account's next event.
 
         Only the account's own events and its touches change it, and a touch comes only from a
         request it made: while none of its requests waits for a CSM, nothing can change it before
-        both its next event and the end of its touches in service. Its health path up to then is
-        known, so each move is applied at its own time, as the event it would be, without costing
-        one. Otherwise, or when a move crosses the threshold of a health play (which starts a touch
-        at that time), the move is left as an event (``times[T_REVIEW]``). Moves past the horizon
-        are left alone (the run ends first).
+        the end of its touches in service. Until then its health moves, and the events that only
+        change the account itself (expansions, contractions, renewal decisions that give no
+        notice, renewals), are applied at their own times, as the events they would be, without
+        costing one. A health move that crosses the threshold of a health play (which starts a
+        touch at that time), a move while a request waits, and every other event stay events.
+        Nothing past the horizon is applied (the run ends first).
         """
         times = self.times
-        t_next = min(times)
-        t_move = self.t_move
-        if t_move > t_next:
-            return t_next
-        limit = self.world.horizon_days if self.inline_moves else -INF
-        tickets = self.world.cs_team.open.get(self.idx)
+        limit = None
+        while True:
+            t_next = min(times)
+            t_move = self.t_move
+            if t_move <= t_next:
+                if limit is None:
+                    limit = self._inline_limit(now)
+                if t_move > limit:
+                    if limit < now:  # a request waits for a CSM: the move is an event
+                        times[T_REVIEW] = t_move
+                        self.t_move = INF
+                        return t_move
+                    return t_next
+                z = self._review_shock()
+                old = self.health
+                new = self._moved_health(z)
+                if self.thresholds and new != old and any((old >= x > new) if below else (old <= x < new)
+                                                          for x, below in self.thresholds):
+                    self.next_shock = z  # the move's own shock, used when it happens
+                    times[T_REVIEW] = t_move
+                    self.t_move = INF
+                    return t_move
+                self._apply_move(t_move, new)
+                continue
+            if t_next == INF:
+                return t_next
+            slot = times.index(t_next)
+            if slot == T_DECISION:
+                # Inline only a decision of a committed term that gives no notice (a notice starts plays).
+                if not self.seg.has_renewal_events or self.spent + self._q_cost(
+                        self.bonus, self._shift(self.decision_j)) >= self.budget:
+                    return t_next
+            elif slot != T_EXPANSION and slot != T_CONTRACTION and slot != T_TERM_END:
+                return t_next
+            elif self.world.staffing.coverage:
+                return t_next  # a coverage rule counts the book's MRR at each month start
+            elif slot == T_TERM_END and self.intent:
+                return t_next  # a churn: the CS team, detractors and reactivation see it
+            if limit is None:
+                limit = self._inline_limit(now)
+            if t_next > limit:
+                return t_next
+            self.applied_to = t_next
+            self.handle(slot, t_next)
+
+    def _inline_limit(self, now: float) -> float:
+        """The time before which nothing outside the account can change it (see :meth:`_advance`)."""
+        w = self.world
+        if not self.inline_moves:
+            return -INF
+        limit = w.horizon_days - 1e-9  # the run stops before anything due at the horizon itself
+        tickets = w.cs_team.open.get(self.idx)
         if tickets:
             # A touch in service ends at a known time; a request still waiting could start any time.
             limit = min(limit, min(t.earliest_end(now) for t in tickets) - 1e-9)
-        if t_move > limit:
-            if limit < now:  # a request waits for a CSM: the move is an event
-                times[T_REVIEW] = t_move
-                self.t_move = INF
-                return t_move
-            return t_next
-        thresholds = self.thresholds
-        while t_move <= t_next and t_move <= limit:
-            z = self._review_shock()
-            old = self.health
-            new = self._moved_health(z)
-            if thresholds and new != old and any((old >= x > new) if below else (old <= x < new)
-                                                 for x, below in thresholds):
-                self.next_shock = z  # the move's own shock, used when it happens
-                times[T_REVIEW] = t_move
-                self.t_move = INF
-                return t_move
-            self._apply_move(t_move, new)
-            t_next = min(times)
-            t_move = self.t_move
-        return t_next
+        return limit
 
     def _draw_next_move(self, now: float) -> None:
         """A move happens at ``now``: draw when the next one does."""
-        self.moved_to = now
+        self.applied_to = now
         self.t_move = now + self.dice.exp1(S.U_REVIEW) / self.world.reviews_per_day
 
     def _moved_health(self, shock: float) -> float:

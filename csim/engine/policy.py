@@ -104,7 +104,7 @@ class Policy:
 
     def apply(self, acct: "Account", i: int, now: float) -> None:
         """The effect of a completed touch on the account (effects may be zero or negative)."""
-        assert acct.moved_to <= now, "a touch reached an account whose health moved past it"
+        assert acct.applied_to <= now, "a touch reached an account that had moved past it"
         acct.touches += 1
         for handler, value in self.effects[i]:
             handler(acct, value, now)

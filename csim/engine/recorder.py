@@ -36,7 +36,9 @@ class EventLog:
         return len(self.time)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {
+        """The columns, in time order (accounts log the events they apply ahead of the simulation
+        clock when they apply them; a stable sort keeps the order of events at one instant)."""
+        out = {
             "time": np.frombuffer(self.time, dtype=np.float64).copy(),
             "account": np.frombuffer(self.account, dtype=np.int64).copy(),
             "kind": np.frombuffer(self.kind, dtype=np.int8).copy(),
@@ -45,6 +47,10 @@ class EventLog:
             "stage": np.frombuffer(self.stage, dtype=np.int8).copy(),
             "health": np.frombuffer(self.health, dtype=np.float32).copy(),
         }
+        if np.any(np.diff(out["time"]) < 0.0):
+            order = np.argsort(out["time"], kind="stable")
+            out = {name: column[order] for name, column in out.items()}
+        return out
 
 
 class TouchLog:

@@ -52,6 +52,7 @@ def _assert_same_records(inline, events) -> None:
     ("expansion_focus", ["cs_team.headcount=1"]),         # requests wait past their deadline
     ("segmented", []),                                    # plays per segment, both thresholds
     ("save_desk", ["health.churn_effect=6.0"]),           # saves, health driving churn hard
+    ("baseline", ["cs_team.arr_per_csm=400000"]),         # a coverage rule counts MRR each month
 ])
 def test_inline_health_moves_give_the_records_of_moves_as_events(name, overrides, monkeypatch):
     scenario = load_scenario(SCENARIOS / f"{name}.toml", SHORT + overrides)
