@@ -466,23 +466,26 @@ class Account:
             if t_next == INF:
                 return t_next
             slot = times.index(t_next)
-            if slot == T_DECISION:
-                # Inline only a decision of a committed term that gives no notice (a notice starts plays).
-                if not self.seg.has_renewal_events or self.spent + self._q_cost(
-                        self.bonus, self._shift(self.decision_j)) >= self.budget:
-                    return t_next
-            elif slot != T_EXPANSION and slot != T_CONTRACTION and slot != T_TERM_END:
+            if not self._self_contained(slot):
                 return t_next
-            elif self.world.staffing.coverage:
-                return t_next  # a coverage rule counts the book's MRR at each month start
-            elif slot == T_TERM_END and self.intent:
-                return t_next  # a churn: the CS team, detractors and reactivation see it
             if limit is None:
                 limit = self._inline_limit(now)
             if t_next > limit:
                 return t_next
             self.applied_to = t_next
             self.handle(slot, t_next)
+
+    def _self_contained(self, slot: int) -> bool:
+        """Whether the event due in ``slot`` changes nothing but the account itself."""
+        if slot == T_DECISION:
+            # A decision of a committed term that gives no notice (a notice starts plays).
+            return self.seg.has_renewal_events and self.spent + self._q_cost(
+                self.bonus, self._shift(self.decision_j)) < self.budget
+        if slot == T_EXPANSION or slot == T_CONTRACTION or slot == T_TERM_END:
+            # Not under a coverage rule, which counts the book's MRR at each month start, and not a
+            # churn at a term end (the CS team, detractors and reactivation see it).
+            return not self.world.staffing.coverage and not (slot == T_TERM_END and self.intent)
+        return False
 
     def _inline_limit(self, now: float) -> float:
         """The time before which nothing outside the account can change it (see :meth:`_advance`)."""
