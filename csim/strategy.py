@@ -61,3 +61,9 @@ def expit(x: float) -> float:
 def clip_health(h: float) -> float:
     """Health lives in [0, 1]."""
     return 0.0 if h < 0.0 else (1.0 if h > 1.0 else h)
+
+
+def crosses(old: float, new: float, threshold: float, below: bool) -> bool:
+    """Whether health moving from ``old`` to ``new`` crosses a health play's ``threshold``: falling
+    under it (``health_below``, ``below`` true) or rising over it (``health_above``)."""
+    return (old >= threshold > new) if below else (old <= threshold < new)

@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 
 from csim.calibrate.adjust import HistoryParams, Targets, adjust, ledger_targets, tenure_targets
-from csim.calibrate.fit import (MIN_TREND_CUSTOMERS, MIN_TREND_MONTHS, MODEL_LABELS, ChurnFit, Estimate, Tenures,
-                                by_term_estimate, company_shape, churn_estimate, contraction_estimates, detect_term,
-                                expansion_estimates, fit_mrr, fit_reactivation, from_base, new_customer_trend,
-                                price_uplift, reactivation_data, to_periods)
+from csim.calibrate.fit import (MIN_PERIOD_CHURNS, MIN_TREND_CUSTOMERS, MIN_TREND_MONTHS, MODEL_LABELS, ChurnFit,
+                                Estimate, Tenures, by_term_estimate, company_shape, churn_estimate,
+                                contraction_estimates, detect_term, expansion_estimates, fit_mrr, fit_reactivation,
+                                from_base, new_customer_trend, price_uplift, reactivation_data, to_periods)
 from csim.calibrate.inputs import Observed
 from csim.calibrate.measure import ledger_view, measure
 from csim.errors import InputError
@@ -665,9 +665,9 @@ def _record_adjustment(results, estimates, direct: HistoryParams, params: Histor
             e = r.estimates["churn_by_term"]
             e.details["direct"] = list(e.value)
             e.value = [float(f"{math.exp(v):.4g}") for v in params.shape[r.name]]
-            e.source += ("; adjusted by simulation, the odds of each renewal decision with 30 of the segment's own "
-                         "churns by its observed against simulated churns (the base's health spread and touches "
-                         "flatten a hump)")
+            e.source += (f"; adjusted by simulation, the odds of each renewal decision with {MIN_PERIOD_CHURNS} of the "
+                         "segment's own churns by its observed against simulated churns (the base's health spread "
+                         "and touches flatten a hump)")
         for key, ours, before in (("expansion_rate", params.expansion, direct.expansion),
                                   ("contraction_rate", params.contraction, direct.contraction)):
             if r.name in ours and before.get(r.name, 0) > 0:

@@ -554,16 +554,23 @@ def company_shape(tenures: Sequence[Tenures], term: int) -> CompanyShape | None:
     if not shaped or not all(0.0 < base[k] < 1.0 for k in shaped):
         return None
     hazards = {k: float(churns[k - 1] / at_risk[k - 1]) for k in shaped}
-    statistic = 0.0
-    for k in shaped:
-        e, n, h, g = churns[k - 1], at_risk[k - 1], hazards[k], base[k]
-        statistic += 2.0 * (e * math.log(h / g) + ((n - e) * math.log((1.0 - h) / (1.0 - g)) if h < 1.0 else 0.0))
+    statistic = _hazard_deviance([churns[k - 1] for k in shaped], [at_risk[k - 1] for k in shaped],
+                                 [hazards[k] for k in shaped], [base[k] for k in shaped])
     p_value = float(chi2.sf(statistic, len(shaped)))
     if p_value >= SHAPE_TEST_LEVEL:
         return None
     return CompanyShape({k: _odds_ratio(hazards[k], base[k]) for k in shaped}, hazards,
                         {k: int(churns[k - 1]) for k in shaped}, {k: float(base[k]) for k in shaped},
                         "sbg" if fit.heterogeneous else "geometric", spikes, float(statistic), p_value)
+
+
+def _hazard_deviance(churns, at_risk, observed, base) -> float:
+    """Likelihood-ratio statistic of per-period binomial churn: ``observed`` hazards (churns over
+    customers at risk) against ``base`` hazards, summed over the periods."""
+    statistic = 0.0
+    for e, n, h, g in zip(churns, at_risk, observed, base):
+        statistic += 2.0 * (e * math.log(h / g) + ((n - e) * math.log((1.0 - h) / (1.0 - g)) if h < 1.0 else 0.0))
+    return statistic
 
 
 def _spikes(churns: np.ndarray, at_risk: np.ndarray, after: int, base: dict[int, float]) -> list[int]:
@@ -634,9 +641,7 @@ def _own_shape(tenures: Tenures, fit: ChurnFit) -> TermShape | None:
     if len(base) < K or not all(0.0 < b < 1.0 for b in base):
         return None
     observed = [e / n for e, n in zip(churns, at_risk)]
-    statistic = 0.0
-    for e, n, h, g in zip(churns, at_risk, observed, base):
-        statistic += 2.0 * (e * math.log(h / g) + ((n - e) * math.log((1.0 - h) / (1.0 - g)) if h < 1.0 else 0.0))
+    statistic = _hazard_deviance(churns, at_risk, observed, base)
     p_value = float(chi2.sf(statistic, K))
     if p_value >= SHAPE_TEST_LEVEL:
         return None

@@ -39,7 +39,7 @@ import simpy
 
 from csim.engine import streams as S
 from csim.records import EVENT_KINDS, MONTH_DAYS, STAGES
-from csim.strategy import Trigger, clip_health
+from csim.strategy import Trigger, clip_health, crosses
 
 if TYPE_CHECKING:  # pragma: no cover
     from csim.engine.world import World
@@ -296,8 +296,7 @@ class Account:
     def _arm_clocks(self, now: float) -> None:
         """Fresh Exp(1) budgets for every hazard clock; health-driven rates are set by _health_rates."""
         w, seg, rates, times = self.world, self.seg, self.rates, self.times
-        rates[T_REVIEW] = w.reviews_per_day
-        self.t_move = now + self.dice.exp1(S.U_REVIEW) / w.reviews_per_day if w.reviews_per_day > 0.0 else INF
+        self._draw_next_move(now)
         rates[T_PAYFAIL] = seg.payment_failure_per_day
         self._rearm(T_PAYFAIL, S.U_PAYFAIL, now)
         for slot, pool in ((T_EXPANSION, S.U_EXPANSION), (T_CONTRACTION, S.U_CONTRACTION), (T_REFERRAL, S.U_REFERRAL)):
@@ -386,8 +385,8 @@ class Account:
     def run(self):
         """The SimPy process: sleep until the earliest next thing, handle it, repeat.
 
-        Health moves are not among the things it sleeps for when nothing else can change the
-        account before its next event (:meth:`_advance`).
+        Health moves and self-contained events are not among the things it sleeps for when nothing
+        else can change the account before them (:meth:`_advance` applies them).
         """
         env = self.world.env
         times = self.times
@@ -410,9 +409,9 @@ class Account:
                 self.handle(times.index(t_next), now)
 
     def wake(self, now: float) -> None:
-        """Called after a touch changed this account at ``now``: apply the health moves due before
-        its next event, and interrupt its sleep only if that event is now earlier than the planned
-        wake-up (a later one is found on waking)."""
+        """Called after a touch changed this account at ``now``: apply what is due before it can next
+        be changed (:meth:`_advance`), and interrupt its sleep only if its next event is now earlier
+        than the planned wake-up (a later one is found on waking)."""
         if not self.awake and self.proc is not None and self.proc.is_alive and self._advance(now) < self.wake_at:
             self.proc.interrupt("touch")
 
@@ -455,8 +454,7 @@ class Account:
                 z = self._review_shock()
                 old = self.health
                 new = self._moved_health(z)
-                if self.thresholds and new != old and any((old >= x > new) if below else (old <= x < new)
-                                                          for x, below in self.thresholds):
+                if self.thresholds and new != old and any(crosses(old, new, x, below) for x, below in self.thresholds):
                     self.next_shock = z  # the move's own shock, used when it happens
                     times[T_REVIEW] = t_move
                     self.t_move = INF
@@ -500,9 +498,11 @@ class Account:
         return limit
 
     def _draw_next_move(self, now: float) -> None:
-        """A move happens at ``now``: draw when the next one does."""
+        """A move happens, or the moves start, at ``now``: draw when the next one does (never,
+        without health moves)."""
         self.applied_to = now
-        self.t_move = now + self.dice.exp1(S.U_REVIEW) / self.world.reviews_per_day
+        rate = self.world.reviews_per_day
+        self.t_move = now + self.dice.exp1(S.U_REVIEW) / rate if rate > 0.0 else INF
 
     def _moved_health(self, shock: float) -> float:
         """Health after a move with N(0, 1) innovation ``shock``: part of the way back to target, plus noise."""

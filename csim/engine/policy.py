@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from csim.engine import streams as S
 from csim.engine.account import FV_PENDING, INF
 from csim.records import TOUCH_OUTCOMES
-from csim.strategy import TOUCH_KINDS, Trigger
+from csim.strategy import TOUCH_KINDS, Trigger, crosses
 
 if TYPE_CHECKING:  # pragma: no cover
     from csim.engine.account import Account
@@ -69,8 +69,7 @@ class Policy:
         """Fire health-threshold plays when health crosses their threshold (with a cooldown)."""
         new = acct.health
         for i, threshold, below in self.health_plays:
-            crossed = (old >= threshold > new) if below else (old <= threshold < new)
-            if not crossed or not self.world.play_applies(i, acct.segment):
+            if not crosses(old, new, threshold, below) or not self.world.play_applies(i, acct.segment):
                 continue
             if now - acct.last_fired.get(i, -INF) < self.plays[i].cooldown_days:
                 continue
