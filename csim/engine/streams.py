@@ -12,14 +12,13 @@ k-th expansion size, the same churn budget and so on, even when the strategy cha
 expansions it has or in which order accounts act. A pool that runs dry continues from a stream
 of its own, spawned from the same key, so the coupling survives that too.
 
-Pools are flat ``array('d')`` rows cut from chunks of 1024 accounts: one numpy call per chunk,
-8 bytes per number, and plain-float indexing in the hot path.
+Pools are rows of flat float64 buffers cut from chunks of 1024 accounts: one numpy call per
+chunk, 8 bytes per number, and plain-float indexing (a memoryview) in the hot path.
 """
 
 from __future__ import annotations
 
 import math
-from array import array
 
 import numpy as np
 
@@ -91,17 +90,18 @@ class DiceSource:
 
     def __init__(self, seed: int, replication: int, source: int):
         self.seed, self.replication, self.source = seed, replication, source
-        self._chunks: dict[int, tuple[array, array]] = {}
+        self._chunks: dict[int, tuple[memoryview, memoryview]] = {}
         self._propensity: dict[int, list[float]] = {}
 
-    def _chunk(self, c: int) -> tuple[array, array]:
+    def _chunk(self, c: int) -> tuple[memoryview, memoryview]:
         chunk = self._chunks.get(c)
         if chunk is None:
             rng = stream(self.seed, self.replication, ACCOUNT_DICE, self.source, c)
-            u = array("d")
-            u.frombytes(rng.random((CHUNK, U_WIDTH)).tobytes())
-            z = array("d")
-            z.frombytes(rng.standard_normal((CHUNK, Z_WIDTH)).tobytes())
+            # Read through memoryviews of numpy's own buffers: indexing gives plain floats as fast
+            # as an array("d") does, without copying 1.5 MB per chunk (most marketing leads never
+            # become accounts, so most rows of a chunk are never read).
+            u = memoryview(rng.random(CHUNK * U_WIDTH))
+            z = memoryview(rng.standard_normal(CHUNK * Z_WIDTH))
             chunk = self._chunks[c] = (u, z)
         return chunk
 
@@ -134,7 +134,7 @@ class Dice:
 
     __slots__ = ("_source", "_index", "_u", "_z", "_ubase", "_zbase", "_upos", "_zpos", "_spill")
 
-    def __init__(self, source: DiceSource, index: int, u: array, z: array, ubase: int, zbase: int):
+    def __init__(self, source: DiceSource, index: int, u: memoryview, z: memoryview, ubase: int, zbase: int):
         self._source, self._index, self._u, self._z = source, index, u, z
         self._ubase, self._zbase = ubase, zbase
         self._upos = list(U_START)
