@@ -1,7 +1,8 @@
 """Columnar buffers the engine appends to; turned into numpy arrays once, at the end.
 
 One typed buffer per column (8 bytes or less a value), never a Python object per record: a
-100,000-account book records about a million touches and two million events in five years.
+100,000-account book of the baseline world records about 660,000 events and 560,000 touches in
+five years.
 """
 
 from __future__ import annotations
