@@ -446,21 +446,21 @@ class Account:
                 if limit is None:
                     limit = self._inline_limit(now)
                 if t_move > limit:
-                    if limit < now:  # a request waits for a CSM: the move is an event
-                        times[T_REVIEW] = t_move
-                        self.t_move = INF
-                        return t_move
-                    return t_next
-                z = self._review_shock()
-                old = self.health
-                new = self._moved_health(z)
-                if self.thresholds and new != old and any(crosses(old, new, x, below) for x, below in self.thresholds):
-                    self.next_shock = z  # the move's own shock, used when it happens
-                    times[T_REVIEW] = t_move
-                    self.t_move = INF
-                    return t_move
-                self._apply_move(t_move, new)
-                continue
+                    if limit >= now:  # a touch in service ends first: the move waits for it
+                        return t_next
+                    # else a request waits for a CSM: the move is an event
+                else:
+                    z = self._review_shock()
+                    old = self.health
+                    new = self._moved_health(z)
+                    if not (self.thresholds and new != old
+                            and any(crosses(old, new, x, below) for x, below in self.thresholds)):
+                        self._apply_move(t_move, new)
+                        continue
+                    self.next_shock = z  # it crosses a play's threshold: an event, with its own shock
+                times[T_REVIEW] = t_move
+                self.t_move = INF
+                return t_move
             if t_next == INF:
                 return t_next
             slot = times.index(t_next)
@@ -510,13 +510,18 @@ class Account:
         return clip_health(self.health + w.reversion * (self.target - self.health) + w.shock_sd * shock)
 
     def _apply_move(self, now: float, new: float) -> None:
-        """A health move at ``now`` to ``new`` health, applied inline."""
+        """A health move at ``now`` to ``new`` health, applied inline (it crosses no play's threshold)."""
         self._draw_next_move(now)
         if new != self.health:
-            if not self.seg.has_renewal_events:
-                self._settle_monthly(now)
-            self.health = new
-            self._health_rates(now)
+            self._rehealth(new, now)
+
+    def _rehealth(self, new: float, now: float) -> None:
+        """Health becomes ``new`` (already in [0, 1]) at ``now``: charge a monthly plan's decisions
+        passed at the old health, then re-rate the health clocks."""
+        if not self.seg.has_renewal_events:
+            self._settle_monthly(now)
+        self.health = new
+        self._health_rates(now)
 
     def handle(self, slot: int, now: float) -> None:
         """Dispatch the thing that is due at ``now`` (the most frequent things first)."""
@@ -560,10 +565,7 @@ class Account:
         old = self.health
         new = clip_health(value)
         if new != old:
-            if not self.seg.has_renewal_events:
-                self._settle_monthly(now)
-            self.health = new
-            self._health_rates(now)
+            self._rehealth(new, now)
             if self.world.policy.health_plays:
                 self.world.policy.on_health_change(self, old, now)
 
