@@ -98,7 +98,7 @@ class CSTeam:
     def _record(self, ticket: Ticket, finished: float, outcome: int, ended: float) -> None:
         w = self.world
         w.touches.add(ticket.acct.idx, ticket.play_index, w.policy.touch_code[ticket.play_index], ticket.requested,
-                      ticket.started, finished, ticket.hours, outcome, ended, self.env.now)
+                      ticket.started, finished, ticket.hours, outcome, ended)
 
     def request(self, acct: "Account", i: int, play: "Play", now: float) -> None:
         """Queue a touch, or start it at once if a CSM is free; with no CSMs at all (and none to be

@@ -96,7 +96,7 @@ class Policy:
         play = self.plays[i]
         w = self.world
         if play.csm_hours <= 0.0 or play.touch == "tech_touch":
-            w.touches.add(acct.idx, i, self.touch_code[i], now, now, now, 0.0, DONE, now, now)
+            w.touches.add(acct.idx, i, self.touch_code[i], now, now, now, 0.0, DONE, now)
             self.apply(acct, i, now)
             return
         w.cs_team.request(acct, i, play, now)

@@ -13,7 +13,7 @@ import numpy as np
 
 
 class _Columns:
-    """Typed column buffers, returned as numpy arrays sorted by one time column."""
+    """Typed column buffers, returned as numpy arrays."""
 
     #: (column, array typecode, numpy dtype) per column.
     COLUMNS: tuple[tuple[str, str, str], ...] = ()
@@ -25,14 +25,9 @@ class _Columns:
     def __len__(self) -> int:
         return len(getattr(self, self.COLUMNS[0][0]))
 
-    def _sorted_arrays(self, by: str) -> dict[str, np.ndarray]:
-        """The columns in the order of column ``by``: accounts record what they apply ahead of the
-        simulation clock when they apply it, and a stable sort keeps the order at one instant."""
-        out = {name: np.frombuffer(getattr(self, name), dtype=dtype).copy() for name, _, dtype in self.COLUMNS}
-        if np.any(np.diff(out[by]) < 0.0):
-            order = np.argsort(out[by], kind="stable")
-            out = {name: column[order] for name, column in out.items()}
-        return out
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The columns, in the order recorded."""
+        return {name: np.frombuffer(getattr(self, name), dtype=dtype).copy() for name, _, dtype in self.COLUMNS}
 
 
 class EventLog(_Columns):
@@ -56,21 +51,26 @@ class EventLog(_Columns):
         self.health.append(health)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The columns, in time order."""
-        return self._sorted_arrays("time")
+        """The columns, in time order: accounts log the events they apply ahead of the simulation
+        clock when they apply them, and a stable sort keeps the order of events at one instant."""
+        out = super().arrays()
+        if np.any(np.diff(out["time"]) < 0.0):
+            order = np.argsort(out["time"], kind="stable")
+            out = {name: column[order] for name, column in out.items()}
+        return out
 
 
 class TouchLog(_Columns):
-    """Touch requests of one replication, in the order of the simulated time each was recorded at."""
+    """Touch requests of one replication, in the order their outcomes were recorded (always at the
+    simulation clock: touches reach an account only through events)."""
 
     COLUMNS = (("account", "q", "int64"), ("play", "h", "int16"), ("touch", "h", "int16"),
                ("requested", "d", "float64"), ("started", "d", "float64"), ("finished", "d", "float64"),
-               ("csm_hours", "d", "float64"), ("outcome", "b", "int8"), ("ended", "d", "float64"),
-               ("at", "d", "float64"))
+               ("csm_hours", "d", "float64"), ("outcome", "b", "int8"), ("ended", "d", "float64"))
 
     def add(self, account: int, play: int, touch: int, requested: float, started: float, finished: float,
-            csm_hours: float, outcome: int, ended: float, at: float) -> None:
-        """Record one request's outcome; ``at`` is the simulated time of recording (the order of the table)."""
+            csm_hours: float, outcome: int, ended: float) -> None:
+        """Record one request's outcome."""
         self.account.append(account)
         self.play.append(play)
         self.touch.append(touch)
@@ -80,10 +80,3 @@ class TouchLog(_Columns):
         self.csm_hours.append(csm_hours)
         self.outcome.append(outcome)
         self.ended.append(ended)
-        self.at.append(at)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """The columns (``at`` left out), in the order of recording."""
-        out = self._sorted_arrays("at")
-        del out["at"]
-        return out
